@@ -1,0 +1,56 @@
+# community-attribution: `make run` serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run serve migrate demo test lint openapi worker clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+## Set up, migrate the embedded SQLite database, load the demo company if empty, and serve.
+run: $(STAMP)
+	$(BIN)/commattr migrate
+	$(BIN)/commattr demo --if-empty
+	$(BIN)/commattr serve
+
+serve: $(STAMP)
+	$(BIN)/commattr serve
+
+migrate: $(STAMP)
+	$(BIN)/commattr migrate
+
+demo: $(STAMP)
+	$(BIN)/commattr demo
+
+worker: $(STAMP)
+	$(BIN)/commattr worker
+
+openapi: $(STAMP)
+	$(BIN)/commattr openapi
+
+## Lint, type-check, check import contracts, then the suite on SQLite and on a throwaway PostgreSQL.
+test: $(TEST_STAMP)
+	$(BIN)/ruff check app attribution connectors migrations tests benchmarks
+	$(BIN)/mypy app attribution connectors
+	$(BIN)/lint-imports
+	scripts/run-tests $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check app attribution connectors migrations tests benchmarks
+	$(BIN)/ruff format --check app attribution connectors migrations tests benchmarks
+	$(BIN)/mypy app attribution connectors
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Settings of the service, read from the environment (prefix ``COMMATTR_``) and validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_FREE_MAIL_DOMAINS = (
+    "aol.com",
+    "gmail.com",
+    "googlemail.com",
+    "hotmail.com",
+    "icloud.com",
+    "live.com",
+    "mail.com",
+    "me.com",
+    "msn.com",
+    "outlook.com",
+    "proton.me",
+    "protonmail.com",
+    "yahoo.com",
+    "yandex.ru",
+    "gmx.de",
+    "web.de",
+)
+
+
+class Settings(BaseSettings):
+    """Every default works on a laptop with the embedded SQLite database."""
+
+    model_config = SettingsConfigDict(env_prefix="COMMATTR_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/commattr.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pass@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `commattr serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `commattr serve` binds to.")
+    log_level: str = Field(default="info", description="Python logging level name.")
+    touchpoint_batch_limit: int = Field(
+        default=10_000, ge=1, description="Most touchpoints accepted by one batch call."
+    )
+    import_record_limit: int = Field(
+        default=200_000, ge=1, description="Most records accepted by one CRM file import."
+    )
+    free_mail_domains: tuple[str, ...] = Field(
+        default=DEFAULT_FREE_MAIL_DOMAINS,
+        description="Email domains never used to link a member to an account, for new workspaces.",
+    )
+    credit_insert_batch: int = Field(
+        default=20_000, ge=1, description="Credit rows written per executemany batch."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of a file-backed SQLite URL, so its folder can be created."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix(prefix))
+        return None

@@ -1,0 +1,148 @@
+"""The file import of CRM records, for users without API access and for the demo company."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+OpportunityType = Literal["new_business", "expansion", "renewal", "other"]
+ExternalId = Field(min_length=1, max_length=64, description="The record's id in the CRM.")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountIn(_Record):
+    external_id: str = ExternalId
+    name: str = Field(min_length=1, max_length=255, description="Account name.")
+    domain: str | None = Field(None, max_length=255, description="Website or email domain.")
+    employees: int | None = Field(None, ge=0, description="Number of employees.")
+    annual_revenue: Decimal | None = Field(None, ge=0, description="Annual revenue, major units.")
+    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+
+
+class ContactIn(_Record):
+    external_id: str = ExternalId
+    account: str | None = Field(None, description="external_id of the contact's account.")
+    name: str | None = Field(None, max_length=255, description="Full name.")
+    email: str | None = Field(None, max_length=320, description="Email address.")
+    created_at: AwareDatetime = Field(description="When the CRM record was created.")
+    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+
+
+class LeadIn(_Record):
+    external_id: str = ExternalId
+    name: str | None = Field(None, max_length=255, description="Full name.")
+    company: str | None = Field(None, max_length=255, description="Company as typed on the lead.")
+    email: str | None = Field(None, max_length=320, description="Email address.")
+    created_at: AwareDatetime = Field(description="When the lead was created.")
+    converted_contact: str | None = Field(
+        None, description="external_id of the contact this lead was converted into."
+    )
+    converted_at: AwareDatetime | None = Field(None, description="When it was converted.")
+    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+
+
+class OpportunityIn(_Record):
+    external_id: str = ExternalId
+    name: str | None = Field(None, max_length=255, description="Opportunity name.")
+    account: str | None = Field(None, description="external_id of its account.")
+    type: OpportunityType = Field("other", description="new_business, expansion, renewal, other.")
+    stage_name: str | None = Field(None, max_length=100, description="CRM stage label.")
+    pipeline: str | None = Field(None, max_length=100, description="CRM pipeline label.")
+    is_closed: bool = Field(description="Closed (won or lost).")
+    is_won: bool = Field(description="Closed won.")
+    amount: Decimal | None = Field(
+        None, description="Amount in major units of `currency` (e.g. 10000.01); null if unknown."
+    )
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the amount.")
+    created_at: AwareDatetime = Field(description="When the opportunity was created.")
+    close_date: date | None = Field(
+        None, description="CRM close date (a local date: the close is the end of that day)."
+    )
+    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+
+    @model_validator(mode="after")
+    def _won_is_closed(self) -> OpportunityIn:
+        if self.is_won and not self.is_closed:
+            raise ValueError("is_won: a won opportunity must be closed")
+        if self.is_closed and self.close_date is None:
+            raise ValueError("close_date: a closed opportunity needs its close date")
+        return self
+
+
+class ContactRoleIn(_Record):
+    external_id: str = ExternalId
+    opportunity: str = Field(description="external_id of the opportunity.")
+    contact: str = Field(description="external_id of the contact.")
+    role: str | None = Field(None, max_length=100, description="Role label, e.g. Decision Maker.")
+    is_primary: bool = Field(False, description="The primary contact of the opportunity.")
+
+
+class CampaignMemberIn(_Record):
+    external_id: str = ExternalId
+    activity_type: str = Field(
+        description="Key of a marketing activity type, e.g. webinar_attended."
+    )
+    occurred_at: AwareDatetime = Field(description="When the person responded or attended.")
+    contact: str | None = Field(None, description="external_id of the contact (or give `lead`).")
+    lead: str | None = Field(None, description="external_id of the lead (or give `contact`).")
+    campaign: str | None = Field(None, description="Campaign name or id, kept in properties.")
+    program: str | None = Field(None, description="Key of the program it belongs to.")
+
+    @model_validator(mode="after")
+    def _one_person(self) -> CampaignMemberIn:
+        if (self.contact is None) == (self.lead is None):
+            raise ValueError("contact: give exactly one of contact or lead")
+        return self
+
+
+class ExchangeRateIn(_Record):
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code converted from.")
+    to: str = Field(pattern=r"^[A-Z]{3}$", description="Must be the reporting currency.")
+    rate: Decimal = Field(gt=0, description="Units of `to` for one unit of `currency`.")
+    valid_from: date = Field(description="First date the rate applies (inclusive).")
+    valid_to: date = Field(description="Last date the rate applies (inclusive).")
+
+    @model_validator(mode="after")
+    def _range(self) -> ExchangeRateIn:
+        if self.valid_to < self.valid_from:
+            raise ValueError("valid_to: must not be before valid_from")
+        return self
+
+
+class CrmImport(_Record):
+    source: str = Field(
+        "import",
+        min_length=1,
+        max_length=32,
+        description="Where the records come from (e.g. salesforce); with external_id, their key.",
+    )
+    accounts: list[AccountIn] = Field(default_factory=list, description="Accounts (companies).")
+    contacts: list[ContactIn] = Field(default_factory=list, description="Contacts.")
+    leads: list[LeadIn] = Field(default_factory=list, description="Leads.")
+    opportunities: list[OpportunityIn] = Field(default_factory=list, description="Deals.")
+    contact_roles: list[ContactRoleIn] = Field(
+        default_factory=list, description="Contacts on opportunities."
+    )
+    campaign_members: list[CampaignMemberIn] = Field(
+        default_factory=list, description="Campaign responses, stored as marketing touchpoints."
+    )
+    exchange_rates: list[ExchangeRateIn] = Field(
+        default_factory=list, description="Dated rates to the reporting currency."
+    )
+
+
+class ImportCounts(BaseModel):
+    accounts: int = Field(description="Accounts written.")
+    contacts: int = Field(description="Contacts written.")
+    leads: int = Field(description="Leads written.")
+    opportunities: int = Field(description="Opportunities written.")
+    contact_roles: int = Field(description="Contact roles written.")
+    campaign_members: int = Field(description="Campaign touchpoints written.")
+    exchange_rates: int = Field(description="Exchange rates written.")
+    members_resolved: int = Field(description="Members whose links were recomputed.")

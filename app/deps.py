@@ -1,0 +1,76 @@
+"""Annotated dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth_service
+from app.auth.service import Principal
+from app.clock import Clock
+from app.config import Settings
+from app.exceptions import Forbidden, Unauthorized
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back if it raises."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(
+    auto_error=False, description="An API key made by `commattr create-workspace`."
+)
+
+
+def _principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("missing Authorization: Bearer <api key>")
+    principal = auth_service.authenticate(session, secret=credentials.credentials)
+    if principal is None:
+        raise Unauthorized("unknown or revoked API key")
+    return principal
+
+
+def require(scope: str) -> object:
+    """A dependency that admits keys holding ``scope`` (``admin`` implies ``write`` implies ``read``)."""
+
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if not principal.allows(scope):
+            raise Forbidden(f"this API key lacks the '{scope}' scope")
+        return principal
+
+    return Depends(check)
+
+
+ReadKey = Annotated[Principal, require("read")]
+WriteKey = Annotated[Principal, require("write")]
+AdminKey = Annotated[Principal, require("admin")]

@@ -1,0 +1,44 @@
+"""Every table of the service; importing this package registers them all on ``Base.metadata``."""
+
+from app.models.base import Base
+from app.models.community import (
+    ActivityType,
+    Category,
+    LinkMethod,
+    Member,
+    MemberIdentity,
+    MemberLink,
+    Program,
+    Touchpoint,
+)
+from app.models.crm import Account, Contact, ExchangeRate, Lead, Opportunity, OpportunityContact
+from app.models.runs import AttributionRun, Credit, RunOpportunity
+from app.models.sync import CrmConnection, SyncCursor, SyncJob, SyncRun
+from app.models.workspace import ApiKey, Workspace
+
+__all__ = [
+    "Account",
+    "ActivityType",
+    "ApiKey",
+    "AttributionRun",
+    "Base",
+    "Category",
+    "Contact",
+    "Credit",
+    "CrmConnection",
+    "ExchangeRate",
+    "Lead",
+    "LinkMethod",
+    "Member",
+    "MemberIdentity",
+    "MemberLink",
+    "Opportunity",
+    "OpportunityContact",
+    "Program",
+    "RunOpportunity",
+    "SyncCursor",
+    "SyncJob",
+    "SyncRun",
+    "Touchpoint",
+    "Workspace",
+]

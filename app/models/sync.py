@@ -1,0 +1,75 @@
+"""CRM connections, their scheduled sync jobs, each run of a job, and the per-stream cursors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Id, id_pk, workspace_fk
+
+
+class CrmConnection(Base):
+    __tablename__ = "crm_connection"
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    credentials_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    field_mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SyncJob(Base):
+    __tablename__ = "sync_job"
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    connection_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("crm_connection.id", ondelete="CASCADE"), index=True
+    )
+    objects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cron: Mapped[str] = mapped_column(String(100))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_run"
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    connection_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("crm_connection.id", ondelete="CASCADE"), index=True
+    )
+    job_id: Mapped[int | None] = mapped_column(Id, ForeignKey("sync_job.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))
+    full_resync: Mapped[bool] = mapped_column(Boolean, default=False)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class SyncCursor(Base):
+    """The (timestamp, id) bookmark of one stream of one connection; it only moves forward."""
+
+    __tablename__ = "sync_cursor"
+    __table_args__ = (UniqueConstraint("connection_id", "stream"),)
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    connection_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("crm_connection.id", ondelete="CASCADE")
+    )
+    stream: Mapped[str] = mapped_column(String(64))
+    cursor_at: Mapped[datetime | None]
+    cursor_id: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from attribution import MODEL_NAMES
+
+Scope = Literal["contact_roles", "account", "contact_roles_then_account"]
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str = Field(description="Attribution model: " + ", ".join(MODEL_NAMES) + ".")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Model parameters, e.g. {"half_life_days": 7} for time_decay; '
+        "the run stores every parameter it used, defaults included.",
+    )
+    lookback_days: int | None = Field(
+        None, ge=1, le=3650, description="Influence window; default: the workspace's."
+    )
+    scope: Scope | None = Field(None, description="Whose touches count; default: the workspace's.")
+    exclude_staff: bool = Field(True, description="Leave out touches of staff members.")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in MODEL_NAMES:
+            raise ValueError(f"unknown model '{value}': use one of {', '.join(MODEL_NAMES)}")
+        return value
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, protected_namespaces=())
+
+    id: int = Field(description="Run id.")
+    model: str = Field(description="Attribution model.")
+    parameters: dict[str, Any] = Field(description="Every parameter the run used.")
+    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+        description="Where the run is."
+    )
+    as_of: datetime = Field(description="The moment the run looked at the data.")
+    created_at: datetime = Field(description="When the run was asked for.")
+    finished_at: datetime | None = Field(description="When it ended.")
+    channel_summary: dict[str, Any] | None = Field(
+        description="Data-driven models: removal effects or Shapley values per channel."
+    )
+    error: str | None = Field(description="Why a failed run failed.")
+
+
+class CreditOut(BaseModel):
+    stage: Literal["pipeline", "revenue"] = Field(description="Which window the credit is for.")
+    opportunity_source: str = Field(description="CRM source of the opportunity.")
+    opportunity_external_id: str = Field(description="The opportunity's CRM id.")
+    touchpoint_source: str = Field(description="Source of the credited touch.")
+    touchpoint_external_id: str = Field(description="The touch's id in its source.")
+    is_community: bool = Field(description="Whether the touch is a community touch.")
+    fraction: float = Field(description="Share of the opportunity's amount, in [0, 1].")
+    amount_minor: int = Field(description="Credited amount in minor units of `currency`.")
+    currency: str = Field(description="The opportunity's currency.")
+
+
+class CreditPage(BaseModel):
+    items: list[CreditOut] = Field(description="Credits ordered by stage, opportunity and touch.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class RunOpportunityOut(BaseModel):
+    source: str = Field(description="CRM source of the opportunity.")
+    external_id: str = Field(description="The opportunity's CRM id.")
+    amount_minor: int | None = Field(description="Amount in minor units, as the run saw it.")
+    currency: str = Field(description="The opportunity's currency.")
+    stage_name: str | None = Field(description="CRM stage, as the run saw it.")
+    created_date: date = Field(description="Local creation date.")
+    close_date: date | None = Field(description="CRM close date.")
+    is_won: bool = Field(description="Closed won.")
+    pipeline_influenced: bool = Field(description="A community touch in the pipeline window.")
+    revenue_influenced: bool = Field(description="A community touch in the revenue window.")
+    sourced: bool = Field(description="The first pipeline-window touch is community.")
+    accelerated: bool = Field(description="A community touch after creation, before the close.")
+
+
+class RunOpportunityPage(BaseModel):
+    items: list[RunOpportunityOut] = Field(description="Opportunities of the run.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
