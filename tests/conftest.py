@@ -126,3 +126,12 @@ def new_workspace(settings: Settings, name: str = "Test Co") -> tuple[int, str]:
 def api(client: TestClient, settings: Settings) -> Api:
     workspace_id, key = new_workspace(settings)
     return Api(client=client, workspace_id=workspace_id, key=key)
+
+
+@pytest.fixture(scope="module")
+def client_module(database_url: str) -> Iterator[Api]:
+    """One workspace for a whole module, for tests that load a dataset once and read it often."""
+    settings = Settings(database_url=database_url)
+    workspace_id, key = new_workspace(settings)
+    with TestClient(create_app(settings, clock=SettableClock(DEFAULT_NOW))) as test_client:
+        yield Api(client=test_client, workspace_id=workspace_id, key=key)
