@@ -53,6 +53,27 @@ class Settings(BaseSettings):
         default=20_000, ge=1, description="Credit rows written per executemany batch."
     )
 
+    encryption_keys: str = Field(
+        default="",
+        description="Comma-separated Fernet keys for CRM credentials; the first encrypts, all "
+        "decrypt (rotation). Empty: a key is kept in `encryption_key_file`.",
+        repr=False,
+    )
+    encryption_key_file: Path = Field(
+        default=Path("var/encryption.key"),
+        description="Where the generated key lives when `encryption_keys` is empty.",
+    )
+    crm_test_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Extra hosts (host:port) accepted as CRM endpoints, for a local test server.",
+    )
+    sync_lease_seconds: int = Field(
+        default=3600, ge=60, description="How long a sync run holds its connection's lock."
+    )
+    worker_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

@@ -23,6 +23,7 @@ iteration, every instant derived from ``now``. The story it tells:
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import random
 import time
@@ -133,9 +134,9 @@ _OPEN_STAGES = ("Prospecting", "Discovery", "Proposal", "Negotiation")
 
 # (region, currency, share of accounts, top-level domains)
 _REGIONS = (
-    ("North America", "USD", 0.90, ("com", "com", "com", "io")),
-    ("Europe", "EUR", 0.06, ("de", "eu", "fr")),
-    ("United Kingdom", "GBP", 0.04, ("co.uk",)),
+    ("North America", "USD", 0.93, ("com", "com", "com", "io")),
+    ("Europe", "EUR", 0.045, ("de", "eu", "fr")),
+    ("United Kingdom", "GBP", 0.025, ("co.uk",)),
 )
 
 
@@ -420,8 +421,10 @@ def _person_name(rng: random.Random) -> tuple[str, str]:
 def _unique_email(people: _People, first: str, last: str, domain: str) -> str:
     """first.last@domain, else initial+last, else numbered: emails are one person's each."""
     local_first, local_last = _slug(first).replace("-", ""), _slug(last).replace("-", "")
-    candidates = [f"{local_first}.{local_last}", f"{local_first[0]}{local_last}"]
-    candidates += [f"{local_first}.{local_last}{n}" for n in range(2, 1000)]
+    candidates = itertools.chain(
+        (f"{local_first}.{local_last}", f"{local_first[0]}{local_last}"),
+        (f"{local_first}.{local_last}{n}" for n in itertools.count(2)),
+    )
     for local in candidates:
         email = f"{local}@{domain}"
         if email not in people.emails:
@@ -446,13 +449,21 @@ def _company_names(rng: random.Random, count: int) -> list[tuple[str, str]]:
 
 
 def _accounts(rng: random.Random, span: _Span, names: list[tuple[str, str]]) -> list[_Company]:
+    """Accounts with a region, a size and a community affinity.
+
+    The first two are long-standing European and UK customers: an existing customer renews within
+    any 18 months, so even a small demo has EUR and GBP deals to convert.
+    """
     companies = []
     weights = [share for _, _, share, _ in _REGIONS]
     for n, (name, industry) in enumerate(names, start=1):
         region, currency, _, tlds = rng.choices(_REGIONS, weights)[0]
         existing = rng.random() < 0.32
+        if n in (1, 2):
+            region, currency, _, tlds = _REGIONS[n]
+            existing = True
         since = _instant(rng, span.start - 3 * _YEAR, span.start - 30 * _DAY) if existing else None
-        appears = since or _instant(rng, span.start - 60 * _DAY, span.end - 20 * _DAY)
+        appears = since or _instant(rng, span.start - 14 * _DAY, span.end - 20 * _DAY)
         affinity = 0.0 if rng.random() < 0.35 else min(1.0, rng.lognormvariate(-1.0, 0.6))
         companies.append(
             _Company(
@@ -488,7 +499,7 @@ def _account_records(companies: list[_Company]) -> list[AccountIn]:
 def _contacts(rng: random.Random, span: _Span, companies: list[_Company], people: _People) -> None:
     """Contacts per account by size; the first few arrive with the account, the rest over time."""
     for company in companies:
-        count = 2 + int(math.log10(company.employees) * rng.uniform(1.2, 3.2))
+        count = 3 + int(math.log10(company.employees) * rng.uniform(1.5, 4.5))
         for i in range(count):
             first, last = _person_name(rng)
             if company.customer_since is not None and rng.random() < 0.6:
@@ -536,7 +547,7 @@ def _leads(
                 name=contact.name,
                 company=names[contact.account],
                 email=email,
-                created_at=contact.created_at - timedelta(days=rng.uniform(1, 60)),
+                created_at=_instant(rng, contact.created_at - 60 * _DAY, contact.created_at - _DAY),
                 converted_contact=contact.key,
                 converted_at=contact.created_at,
             )
@@ -586,7 +597,7 @@ def _member(
 ) -> _Member:
     """A member whose activity starts around ``joined_near``, often weeks before it."""
     joined = max(span.start, joined_near - timedelta(days=rng.uniform(-30, 240)))
-    joined = min(joined, span.end - 2 * _DAY)
+    joined = min(joined, span.end - 2 * _DAY).replace(microsecond=0)
     until = span.end if rng.random() < 0.8 else _instant(rng, joined, span.end)
     return _Member(
         key=key,
@@ -844,6 +855,7 @@ class _DealMaker:
         """Adds the deal; returns (won, close date), won None while it is still open."""
         rng = self.rng
         key = f"OPP-{len(self.opportunities) + 1:06d}"
+        created = created.replace(microsecond=0)
         low, high = _CYCLE[kind]
         close = (created + timedelta(days=rng.uniform(low, high))).date()
         people = self._pick_roles(key, company, created)
@@ -872,7 +884,7 @@ class _DealMaker:
                 account=company.key,
                 type=kind,
                 stage_name=stage,
-                pipeline="Customer" if kind in ("expansion", "renewal") else "New business",
+                pipeline="New business" if kind == "new_business" else "Customer",
                 is_closed=not is_open,
                 is_won=won and not is_open,
                 amount=amount,
@@ -916,6 +928,7 @@ def _contract_value(rng: random.Random, company: _Company) -> float:
 def _account_deals(maker: _DealMaker, company: _Company) -> None:
     rng, span = maker.rng, maker.span
     since = company.customer_since
+    acv = _contract_value(rng, company)
     if since is None:
         attempt = company.appears_at + timedelta(days=rng.uniform(15, 120))
         while since is None and attempt <= span.end:
@@ -930,25 +943,31 @@ def _account_deals(maker: _DealMaker, company: _Company) -> None:
             )
         if since is None:
             return
-    _customer_deals(maker, company, since)
+    _customer_deals(maker, company, since, acv)
 
 
-def _customer_deals(maker: _DealMaker, company: _Company, since: datetime) -> None:
-    """Renewals every year, expansions and services at random, until a renewal is lost."""
+def _customer_deals(maker: _DealMaker, company: _Company, since: datetime, acv: float) -> None:
+    """Renewals every year, expansions and services at random, until a renewal is lost.
+
+    ``acv`` is the yearly contract value: renewals renew it (with an uplift), won expansions grow it.
+    """
     rng, span = maker.rng, maker.span
     events: list[tuple[datetime, OpportunityType]] = []
     anniversary = since + _YEAR
     while anniversary - 80 * _DAY <= span.end:
         created = anniversary - timedelta(days=rng.uniform(70, 80))
-        if created >= span.start:
+        if span.start <= created <= span.end:
             events.append((created, "renewal"))
         anniversary += _YEAR
-    for kind, yearly in (("expansion", 0.3 + 0.6 * company.engagement), ("other", 0.25)):
+    yearly: tuple[tuple[OpportunityType, float], ...] = (
+        ("expansion", 0.3 + 0.6 * company.engagement),
+        ("other", 0.25),
+    )
+    for kind, per_year in yearly:
         at = max(since, span.start)
-        while (at := at + timedelta(days=rng.expovariate(yearly / 365))) <= span.end:
-            events.append((at.replace(microsecond=0), kind))  # type: ignore[arg-type]
+        while (at := at + timedelta(days=rng.expovariate(per_year / 365))) <= span.end:
+            events.append((at.replace(microsecond=0), kind))
     events.sort(key=lambda e: (e[0], e[1]))
-    acv = _contract_value(rng, company)
     for created, kind in events:
         if kind == "renewal":
             won, _ = maker.deal(company, kind, created, _money(acv * rng.uniform(1.0, 1.08), 100))
@@ -1067,7 +1086,7 @@ def _campaign_members(
             respond("demo_request", at.replace(microsecond=0), person, lead, "Demo request", None)
 
     campaigns = _campaigns(rng, span)
-    weights = [c.weight for c in campaigns]
+    by_weight = list(itertools.accumulate(c.weight for c in campaigns))
     persons: list[tuple[_Contact | None, _Lead | None, datetime]] = [
         (c, lead_of.get(c.key), lead_of[c.key].created_at if c.key in lead_of else c.created_at)
         for c in people.contacts
@@ -1075,14 +1094,21 @@ def _campaign_members(
     persons += [
         (None, lead, lead.created_at) for lead in people.leads if not lead.converted_contact
     ]
-    responsiveness = [rng.lognormvariate(0, 0.8) for _ in persons]
-    while len(members) < target:
-        contact, lead, known_from = rng.choices(persons, responsiveness)[0]
-        for campaign in rng.choices(campaigns, weights, k=20):
-            if campaign.end >= known_from:
-                at = _instant(rng, max(campaign.start, known_from), campaign.end)
-                respond(campaign.activity_type, at, contact, lead, campaign.name, campaign.program)
-                break
+    responsiveness = list(itertools.accumulate(rng.lognormvariate(0, 0.8) for _ in persons))
+    while len(members) < target and persons:
+        before = len(members)
+        for contact, lead, known_from in rng.choices(
+            persons, cum_weights=responsiveness, k=target - len(members)
+        ):
+            for _ in range(20):  # a campaign the person was around for
+                campaign = rng.choices(campaigns, cum_weights=by_weight)[0]
+                if campaign.end >= known_from:
+                    at = _instant(rng, max(campaign.start, known_from), campaign.end)
+                    kind, name, program = campaign.activity_type, campaign.name, campaign.program
+                    respond(kind, at, contact, lead, name, program)
+                    break
+        if len(members) == before:  # nobody was around for any campaign
+            break
     return members
 
 
@@ -1123,11 +1149,15 @@ def generate_demo(*, seed: int, now: datetime, scale: float = 1.0) -> DemoData:
     """The whole demo company for ``seed``, the 18 months ending at ``now`` (pure)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    if scale <= 0:
+        raise ValueError("scale must be positive")
     now = now.astimezone(UTC)
     rng = random.Random(seed)
-    span = _Span(start=now - timedelta(days=PERIOD_DAYS), end=now)
-    names = _company_names(rng, max(8, round(420 * scale)) + max(4, round(500 * scale)))
-    companies = _accounts(rng, span, names[: max(8, round(420 * scale))])
+    end = now.replace(microsecond=0)
+    span = _Span(start=end - timedelta(days=PERIOD_DAYS), end=end)
+    accounts = max(8, round(420 * scale))
+    names = _company_names(rng, accounts + max(4, round(500 * scale)))
+    companies = _accounts(rng, span, names[:accounts])
     people = _People()
     _contacts(rng, span, companies, people)
     personal = _leads(rng, span, people, companies, names[len(companies) :])

@@ -13,12 +13,14 @@ from sqlalchemy import text
 from app.catalog.endpoints import router as catalog_router
 from app.clock import Clock, system_clock
 from app.config import Settings
+from app.connections.endpoints import router as connections_router
 from app.crm.endpoints import router as crm_router
 from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.members.endpoints import router as members_router
 from app.reports.endpoints import router as reports_router
 from app.runs.endpoints import router as runs_router
+from app.sync.endpoints import router as sync_router
 from app.touchpoints.endpoints import router as touchpoints_router
 from app.workspaces.endpoints import router as workspace_router
 
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         touchpoints_router,
         runs_router,
         reports_router,
+        connections_router,
+        sync_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     return app

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models.base import Base
 
-CHUNK = 2_000
+CHUNK = 20_000
 
 
 def upsert(
@@ -22,17 +22,19 @@ def upsert(
     key: Sequence[str],
     keep: Sequence[str] = (),
 ) -> None:
-    """Insert ``rows``; where ``key`` already exists, overwrite every column but ``key`` and ``keep``."""
+    """Insert ``rows``; where ``key`` already exists, overwrite every column but ``key`` and ``keep``.
+
+    One statement compiled once and run with executemany batches: fast, and far below SQLite's
+    bind-parameter limit however wide the rows are."""
     if not rows:
         return
     table = cast(Table, model.__table__)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = list(rows[0])
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    updates = {c: statement.excluded[c] for c in rows[0] if c not in key and c not in keep}
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_=updates)
     for start in range(0, len(rows), CHUNK):
-        statement = insert(table).values(list(rows[start : start + CHUNK]))
-        updates = {c: statement.excluded[c] for c in columns if c not in key and c not in keep}
-        session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=updates))
+        session.execute(statement, list(rows[start : start + CHUNK]))
 
 
 def ids_by_external_id(

@@ -1,18 +1,24 @@
-"""`commattr worker`: executes queued attribution runs (sync jobs join it with the CRM connectors)."""
+"""`commattr worker`: queues due sync jobs, then executes queued sync runs and attribution runs."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
 from app.db import transaction
-from app.models import AttributionRun, Workspace
+from app.models import AttributionRun, CrmConnection, Workspace
 from app.runs import repository, service
+from app.sync.factory import build_connector, field_mapping
+from app.sync.jobs import queue_due_jobs
+from app.sync.repository import claim_queued_sync_run
+from app.sync.service import execute_sync
+from connectors.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +47,44 @@ def run_next(factory: sessionmaker[Session], *, settings: Settings, clock: Clock
     return run_id
 
 
-def drain(factory: sessionmaker[Session], *, settings: Settings, clock: Clock) -> list[int]:
-    """Execute queued runs until none is left."""
+def sync_next(
+    factory: sessionmaker[Session], *, settings: Settings, clock: Clock, retry: RetryPolicy
+) -> int | None:
+    """Claim and execute one queued sync run; answer its id, or None when none is queued."""
+    with transaction(factory) as session:
+        claimed = claim_queued_sync_run(session)
+        if claimed is None:
+            return None
+        run_id = claimed.id
+        connection = session.get_one(CrmConnection, claimed.connection_id)
+        connector = build_connector(connection, settings, retry)
+        mapping = field_mapping(connection)
+    execute_sync(
+        factory,
+        run_id=run_id,
+        connector=connector,
+        mapping=mapping,
+        now=clock(),
+        lease=timedelta(seconds=settings.sync_lease_seconds),
+    )
+    return run_id
+
+
+def drain(
+    factory: sessionmaker[Session],
+    *,
+    settings: Settings,
+    clock: Clock,
+    retry: RetryPolicy | None = None,
+) -> list[int]:
+    """Queue due sync jobs, then execute queued sync runs and attribution runs until none is left.
+
+    Answers the ids of the attribution runs it executed."""
+    retry = retry or RetryPolicy()
+    with transaction(factory) as session:
+        queue_due_jobs(session, now=clock())
+    while sync_next(factory, settings=settings, clock=clock, retry=retry) is not None:
+        pass
     done: list[int] = []
     while (run_id := run_next(factory, settings=settings, clock=clock)) is not None:
         done.append(run_id)

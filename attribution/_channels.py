@@ -47,9 +47,7 @@ def channel_pairs(journeys: Journeys, codes: IntArray, n_channels: int) -> Chann
     )
 
 
-def split_by_channel_value(
-    journeys: Journeys, codes: IntArray, values: FloatArray
-) -> FloatArray:
+def split_by_channel_value(journeys: Journeys, codes: IntArray, values: FloatArray) -> FloatArray:
     """Per-journey credit of the data-driven models (DESIGN.md section 3).
 
     Each journey's credit goes to the channels on its path in proportion to their values
@@ -87,12 +85,15 @@ def global_allocation(
     if n == 0:
         return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
     share = positive / mass if mass > 0 else np.full(n, 1.0 / n)
-    zeros = np.zeros(n, dtype=np.int64)
-    value = largest_remainder(
-        share,
-        zeros,
-        np.zeros(1, dtype=np.int64),
-        np.arange(n, dtype=np.int64),
-        np.array([total_value], dtype=np.int64),
+    one = Journeys(
+        element=np.arange(n, dtype=np.int64),
+        time=np.zeros(n, dtype=np.int64),
+        seg=np.zeros(n, dtype=np.int64),
+        pos=np.arange(n, dtype=np.int64),
+        starts=np.zeros(1, dtype=np.int64),
+        ends=np.array([n - 1], dtype=np.int64),
+        lengths=np.array([n], dtype=np.int64),
+        opp=np.zeros(1, dtype=np.int64),
     )
+    value = largest_remainder(share, one, np.array([total_value], dtype=np.int64))
     return share * total_conversions, value

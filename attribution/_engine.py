@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,12 +15,26 @@ from ._channels import global_allocation, split_by_channel_value
 from ._journeys import Journeys, PreparedJourneys
 from ._markov import fit_markov
 from ._params import resolve_parameters
-from ._rounding import largest_remainder
+from ._rounding import equal_split, exact_split, largest_remainder
 from ._settings import ModelSpec
 from ._shapley import fit_shapley
 from ._types import FloatArray
 
 STAGES = ("pipeline", "revenue")
+_PARALLEL_ELEMENTS = 200_000
+
+
+def _workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _parts(prepared: PreparedJourneys) -> int:
+    """Runs of journeys per stage: one when small, else enough to keep every core busy."""
+    total = prepared.pipeline.n_elements + prepared.revenue.n_elements
+    if total < _PARALLEL_ELEMENTS or _workers() == 1:
+        return 1
+    return _workers()
+
 
 CREDITS_SCHEMA: Mapping[str, pl.DataType] = {
     "stage": pl.String(),
@@ -61,7 +77,7 @@ def _fractions(
     if name == "linear":
         return _models.linear(journeys)
     if name == "time_decay":
-        return _models.time_decay(prepared, journeys, float(params["half_life_days"]))
+        return _models.time_decay(journeys, float(params["half_life_days"]))
     if name == "position_based":
         return _models.position_based(
             journeys, float(params["first"]), float(params["middle"]), float(params["last"])
@@ -85,11 +101,15 @@ def _fractions(
 
 
 def _credits(
-    prepared: PreparedJourneys, journeys: Journeys, stage: str, fraction: FloatArray
+    prepared: PreparedJourneys, journeys: Journeys, stage: str, name: str, fraction: FloatArray
 ) -> pl.DataFrame:
-    amount = largest_remainder(
-        fraction, journeys.seg, journeys.starts, journeys.pos, prepared.amount[journeys.opp]
-    )
+    journey_amount = prepared.amount[journeys.opp]
+    if name in ("first_touch", "last_touch"):
+        amount = exact_split(fraction, journeys, journey_amount)
+    elif name == "linear":
+        amount = equal_split(journeys, journey_amount)
+    else:
+        amount = largest_remainder(fraction, journeys, journey_amount)
     return pl.DataFrame(
         {
             "opportunity_id": prepared.opportunity_id[journeys.opp][journeys.seg],
@@ -154,11 +174,26 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
             shapley.total_conversions,
             shapley.total_value,
         )
-    frames = []
-    for stage in STAGES:
-        journeys = prepared.pipeline if stage == "pipeline" else prepared.revenue
+
+    tasks = [
+        (stage, part)
+        for stage in STAGES
+        for part in (prepared.pipeline if stage == "pipeline" else prepared.revenue).split(
+            _parts(prepared)
+        )
+    ]
+
+    def run(task: tuple[str, Journeys]) -> pl.DataFrame:
+        stage, journeys = task
         fraction = _fractions(prepared, journeys, stage, spec.name, params, channel_values)
-        frames.append(_credits(prepared, journeys, stage, fraction))
+        return _credits(prepared, journeys, stage, spec.name, fraction)
+
+    if len(tasks) > len(STAGES):
+        # NumPy releases the GIL in its loops and sorts, so runs of journeys overlap on cores.
+        with ThreadPoolExecutor(max_workers=_workers()) as pool:
+            frames = list(pool.map(run, tasks))
+    else:
+        frames = [run(task) for task in tasks]
     credits = pl.concat(frames, how="vertical")
     return AttributionResult(
         model=spec.name,
@@ -167,5 +202,3 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
         channels=channels,
         parameters=params,
     )
-
-

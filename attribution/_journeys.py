@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 import numpy as np
@@ -64,17 +65,20 @@ _OPTIONAL_OPPORTUNITY_COLUMNS: Final = frozenset({"value", "lead_created_at"})
 class Journeys:
     """Some of the prepared touches grouped by opportunity, each group in touch order.
 
-    ``element`` indexes the prepared pair arrays; the other arrays describe each element
-    (``seg``: its journey, ``pos``: its position in it) or each journey (``starts``,
-    ``lengths``, ``opp``: the opportunity's index). Every journey has at least one element.
+    ``element`` indexes the prepared pair arrays and ``time`` repeats their instants; the
+    other arrays describe each element (``seg``: its journey, ``pos``: its position in it)
+    or each journey (``starts``, ``ends``: first and last element, ``lengths``, ``opp``:
+    the opportunity's index). Every journey has at least one element.
     """
 
     element: IntArray
+    time: IntArray
     seg: IntArray
+    pos: IntArray
     starts: IntArray
+    ends: IntArray
     lengths: IntArray
     opp: IntArray
-    pos: IntArray
 
     @property
     def n_journeys(self) -> int:
@@ -84,21 +88,52 @@ class Journeys:
     def n_elements(self) -> int:
         return int(self.element.size)
 
+    def split(self, parts: int) -> list[Journeys]:
+        """Cut into at most ``parts`` runs of whole journeys of about equal touch counts."""
+        if parts <= 1 or self.n_journeys <= 1:
+            return [self]
+        targets = np.arange(1, parts) * (self.n_elements / parts)
+        cuts = np.unique(np.searchsorted(self.starts, targets))
+        bounds = [0, *(int(c) for c in cuts if 0 < c < self.n_journeys), self.n_journeys]
+        return [self._journey_range(a, b) for a, b in pairwise(bounds)]
 
-def journeys_from_mask(mask: BoolArray, pair_opp: IntArray) -> Journeys:
+    def _journey_range(self, first: int, last: int) -> Journeys:
+        begin = int(self.starts[first])
+        end = int(self.starts[last]) if last < self.n_journeys else self.n_elements
+        return Journeys(
+            element=self.element[begin:end],
+            time=self.time[begin:end],
+            seg=self.seg[begin:end] - first,
+            pos=self.pos[begin:end],
+            starts=self.starts[first:last] - begin,
+            ends=self.ends[first:last] - begin,
+            lengths=self.lengths[first:last],
+            opp=self.opp[first:last],
+        )
+
+
+def journeys_from_mask(mask: BoolArray, pair_opp: IntArray, time_us: IntArray) -> Journeys:
     """The journeys made of the pairs selected by ``mask`` (pairs sorted by opportunity)."""
     element = np.flatnonzero(mask).astype(np.int64)
     opp = pair_opp[element]
     n = element.size
-    new = np.ones(n, dtype=np.bool_)
-    if n > 1:
-        new[1:] = opp[1:] != opp[:-1]
+    new = np.empty(n, dtype=np.bool_)
+    if n:
+        new[0] = True
+        np.not_equal(opp[1:], opp[:-1], out=new[1:])
     starts = np.flatnonzero(new).astype(np.int64)
-    seg = (np.cumsum(new) - 1).astype(np.int64)
     lengths = np.diff(np.append(starts, n)).astype(np.int64)
-    pos = np.arange(n, dtype=np.int64) - starts[seg] if n else np.zeros(0, dtype=np.int64)
+    seg = np.repeat(np.arange(starts.size, dtype=np.int64), lengths)
+    pos = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
     return Journeys(
-        element=element, seg=seg, starts=starts, lengths=lengths, opp=opp[starts], pos=pos
+        element=element,
+        time=time_us[element],
+        seg=seg,
+        pos=pos,
+        starts=starts,
+        ends=starts + lengths - 1,
+        lengths=lengths,
+        opp=opp[starts],
     )
 
 
@@ -244,19 +279,6 @@ def _vocabulary(values: pl.Series, leading: tuple[str, ...] = ()) -> ChannelCode
     return ChannelCodes(labels=labels, codes=codes)
 
 
-def _dense_codes(values: pl.Series) -> IntArray:
-    """Equal values get equal codes; nulls get codes of their own."""
-    physical = values.cast(pl.Categorical).to_physical().cast(pl.Int64)
-    nulls = physical.is_null().to_numpy()
-    raw = physical.fill_null(0).to_numpy()
-    _, codes = np.unique(raw, return_inverse=True)
-    codes = codes.astype(np.int64)
-    if nulls.any():
-        start = int(codes.max(initial=-1)) + 1
-        codes[nulls] = start + np.arange(int(nulls.sum()), dtype=np.int64)
-    return codes
-
-
 def duplicate_mask(group: IntArray, time_us: IntArray, window_us: int) -> BoolArray:
     """Which touches are duplicates, given touches sorted by (group, touch order).
 
@@ -306,6 +328,152 @@ def duplicate_mask(group: IntArray, time_us: IntArray, window_us: int) -> BoolAr
     return dropped
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Touches:
+    """Distinct touches in touch order (index = rank), and each input row's rank."""
+
+    touch_id: IntArray
+    time: IntArray
+    community: BoolArray
+    weight: FloatArray
+    kept: BoolArray
+    channels: Mapping[str, ChannelCodes]
+    row_rank: IntArray
+    duplicates: int
+    staff_excluded: int
+
+
+def _touch_order(raw: pl.DataFrame, rows: IntArray, time: IntArray) -> IntArray:
+    """Distinct touches (given by a representative row, in touch_id order) in touch order.
+
+    Order is (occurred_at, source, external_id, touch_id); a stable sort on the instant
+    settles everything but equal instants, which a string sort settles apart.
+    """
+    order = np.argsort(time, kind="stable").astype(np.int64)
+    if order.size < 2:
+        return order
+    ordered = time[order]
+    tie = np.zeros(order.size, dtype=np.bool_)
+    same = ordered[1:] == ordered[:-1]
+    tie[1:] |= same
+    tie[:-1] |= same
+    if tie.any():
+        index = order[tie]
+        picked = raw.select("source", "external_id").gather(pl.Series(rows[index]))
+        resolved = picked.with_columns(
+            pl.Series("time", time[index]), pl.Series("index", index)
+        ).sort(["time", "source", "external_id", "index"])
+        order[tie] = resolved["index"].to_numpy()
+    return order
+
+
+def _distinct_touches(raw: pl.DataFrame, settings: JourneySettings) -> _Touches:
+    """Distinct touches, ordered, encoded, with duplicates and staff marked (not kept)."""
+    row_touch = raw["touch_id"].to_numpy().astype(np.int64)
+    n_rows = row_touch.size
+    by_touch = np.argsort(row_touch, kind="stable")
+    sorted_touch = row_touch[by_touch]
+    first = np.ones(n_rows, dtype=np.bool_)
+    if n_rows > 1:
+        first[1:] = sorted_touch[1:] != sorted_touch[:-1]
+    rows = by_touch[first].astype(np.int64)  # one representative row per touch, by touch_id
+    row_distinct = np.empty(n_rows, dtype=np.int64)
+    row_distinct[by_touch] = np.cumsum(first) - 1
+    n = rows.size
+
+    time_by_id = raw["occurred_at"].to_numpy().astype(np.int64)[rows]
+    order = _touch_order(raw, rows, time_by_id)  # rank -> touch (in touch_id order)
+    rank_of = np.empty(n, dtype=np.int64)
+    rank_of[order] = np.arange(n, dtype=np.int64)
+    ranked_rows = rows[order]
+
+    def column(name: str) -> pl.Series:
+        return raw[name].gather(pl.Series(ranked_rows)) if n else raw[name].clear()
+
+    channels = {
+        "category": _vocabulary(column("category"), CATEGORIES),
+        "activity_type": _vocabulary(column("activity_type")),
+        "program": _vocabulary(column("program")),
+    }
+    time = time_by_id[order]
+    community = raw["is_community"].to_numpy().astype(np.bool_)[ranked_rows] & (
+        column("category") != "marketing"
+    ).to_numpy().astype(np.bool_)
+    staff = raw["is_staff"].to_numpy().astype(np.bool_)[ranked_rows]
+    dropped = _duplicates(column("person"), channels["activity_type"].codes, time, settings)
+    excluded = staff & ~dropped if settings.exclude_staff else np.zeros(n, dtype=np.bool_)
+    return _Touches(
+        touch_id=sorted_touch[first][order],
+        time=time,
+        community=community,
+        weight=raw["weight"].to_numpy().astype(np.float64)[ranked_rows],
+        kept=~dropped & ~excluded,
+        channels=channels,
+        row_rank=rank_of[row_distinct],
+        duplicates=int(dropped.sum()),
+        staff_excluded=int(excluded.sum()),
+    )
+
+
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _duplicates(
+    person: pl.Series, activity: IntArray, time: IntArray, settings: JourneySettings
+) -> BoolArray:
+    """Duplicates among touches in touch order: same person and activity type (Fine print).
+
+    Touches are grouped by a hash of (person, activity type) packed with their rank into one
+    integer sort key. A hash collision could only matter where two touches of the group are
+    within the window of each other; those pairs are checked against the real values, and a
+    collision there falls back to exact codes.
+    """
+    n = time.size
+    if n < 2:
+        return np.zeros(n, dtype=np.bool_)
+    nulls = person.is_null().to_numpy()
+    hashed = person.hash().to_numpy().astype(np.uint64)
+    hashed ^= activity.astype(np.uint64) * _GOLDEN_GAMMA
+    rank_bits = int(n - 1).bit_length()
+    group = (hashed >> np.uint64(rank_bits + 1)).astype(np.int64)
+    if nulls.any():  # no person: never a duplicate of anything
+        group[nulls] = -1 - np.arange(int(nulls.sum()), dtype=np.int64)
+    window = settings.duplicate_window_us
+    dropped, rank, sorted_group = _dropped_by_group(group, rank_bits, time, window)
+    # Pairs of neighbours within the window must really share person and activity type.
+    close = np.flatnonzero(
+        (sorted_group[1:] == sorted_group[:-1])
+        & (time[rank[1:]] - time[rank[:-1]] <= window)
+        & (sorted_group[1:] >= 0)
+    )
+    if close.size:
+        a = rank[close]
+        b = rank[close + 1]
+        same_person = person.gather(pl.Series(a)) == person.gather(pl.Series(b))
+        if not (bool(same_person.all()) and bool(np.all(activity[a] == activity[b]))):
+            exact = pl.DataFrame({"p": person, "a": activity}).select(
+                pl.struct("p", "a").rank("dense").cast(pl.Int64)
+            )
+            codes = exact.to_series().to_numpy().astype(np.int64)
+            codes[nulls] = -1 - np.arange(int(nulls.sum()), dtype=np.int64)
+            dropped, _, _ = _dropped_by_group(codes, rank_bits, time, window)
+    return dropped
+
+
+def _dropped_by_group(
+    group: IntArray, rank_bits: int, time: IntArray, window_us: int
+) -> tuple[BoolArray, IntArray, IntArray]:
+    """Duplicates by group; also the (group, rank) sort: ranks and groups in that order."""
+    n = time.size
+    key = (group << rank_bits) | np.arange(n, dtype=np.int64)
+    key.sort()
+    rank = key & ((1 << rank_bits) - 1)
+    sorted_group = key >> rank_bits
+    dropped = np.zeros(n, dtype=np.bool_)
+    dropped[rank] = duplicate_mask(sorted_group, time[rank], window_us)
+    return dropped, rank, sorted_group
+
+
 def prepare(
     touches: pl.DataFrame, opportunities: pl.DataFrame, settings: JourneySettings
 ) -> PreparedJourneys:
@@ -332,60 +500,36 @@ def prepare(
     lead_series = opps["lead_created_at"]
     has_lead = lead_series.is_not_null().to_numpy().astype(np.bool_)
     lead_created = lead_series.fill_null(0).to_numpy().astype(np.int64)
-    value = (
-        opps["value"].fill_null(amount_in.cast(pl.Float64)).fill_null(0.0).to_numpy()
-    ).astype(np.float64)
-
-    distinct = (
-        raw.drop("opportunity_id")
-        .unique(subset="touch_id", keep="any")
-        .sort(["occurred_at", "source", "external_id", "touch_id"])
+    value = (opps["value"].fill_null(amount_in.cast(pl.Float64)).fill_null(0.0).to_numpy()).astype(
+        np.float64
     )
-    d_touch = distinct["touch_id"].to_numpy().astype(np.int64)
-    d_time = distinct["occurred_at"].to_numpy().astype(np.int64)
-    n_distinct = d_touch.size
-    channels_all = {
-        "category": _vocabulary(distinct["category"], CATEGORIES),
-        "activity_type": _vocabulary(distinct["activity_type"]),
-        "program": _vocabulary(distinct["program"]),
-    }
 
-    # Duplicates: same person and activity type, over every touch, before any window.
-    n_types = len(channels_all["activity_type"].labels)
-    group = _dense_codes(distinct["person"]) * max(n_types, 1) + channels_all["activity_type"].codes
-    rank = np.arange(n_distinct, dtype=np.int64)
-    by_group = np.argsort(group * max(n_distinct, 1) + rank, kind="stable")
-    dropped = np.zeros(n_distinct, dtype=np.bool_)
-    dropped[by_group] = duplicate_mask(
-        group[by_group], d_time[by_group], settings.duplicate_window_us
-    )
-    staff = distinct["is_staff"].to_numpy().astype(np.bool_)
-    excluded = staff & ~dropped if settings.exclude_staff else np.zeros(n_distinct, np.bool_)
-    kept = ~dropped & ~excluded
+    touches_of = _distinct_touches(raw, settings)
+    n_distinct = touches_of.touch_id.size
 
     # Pairs (opportunity, kept touch), each once, sorted by opportunity then touch order.
     raw_opp = raw["opportunity_id"].to_numpy().astype(np.int64)
-    raw_touch = raw["touch_id"].to_numpy().astype(np.int64)
-    by_id = np.argsort(d_touch, kind="stable")
-    touch_rank = by_id[np.searchsorted(d_touch[by_id], raw_touch)] if raw_touch.size else raw_touch
     opp_index = np.searchsorted(opportunity_id, raw_opp).astype(np.int64)
     known = opp_index < opportunity_id.size
     known[known] = opportunity_id[opp_index[known]] == raw_opp[known]
-    keep_row = known & kept[touch_rank] if raw_touch.size else known
-    keys = np.unique(opp_index[keep_row] * max(n_distinct, 1) + touch_rank[keep_row])
-    pair_opp = (keys // max(n_distinct, 1)).astype(np.int64)
-    pair_rank = (keys % max(n_distinct, 1)).astype(np.int64)
+    row_rank = touches_of.row_rank
+    keep_row = known & touches_of.kept[row_rank]
+    width = max(n_distinct, 1)
+    keys = np.sort(opp_index[keep_row] * width + row_rank[keep_row])
+    if keys.size > 1:
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
+    pair_opp = (keys // width).astype(np.int64)
+    pair_rank = (keys % width).astype(np.int64)
 
-    time_us = d_time[pair_rank]
-    community = (
-        distinct["is_community"].to_numpy().astype(np.bool_)
-        & (distinct["category"] != "marketing").to_numpy().astype(np.bool_)
-    )[pair_rank]
-    weight = distinct["weight"].to_numpy().astype(np.float64)[pair_rank]
+    time_us = touches_of.time[pair_rank]
+    community = touches_of.community[pair_rank]
+    weight = touches_of.weight[pair_rank]
     channels = {
         kind: ChannelCodes(labels=codes.labels, codes=codes.codes[pair_rank])
-        for kind, codes in channels_all.items()
+        for kind, codes in touches_of.channels.items()
     }
+    dropped_count = touches_of.duplicates
+    excluded_count = touches_of.staff_excluded
 
     # Windows, both ends inclusive (Fine print).
     start = (created - settings.lookback_us)[pair_opp]
@@ -403,7 +547,7 @@ def prepare(
     accelerating = community & (time_us > created_p) & (time_us <= accelerated_end)
 
     n_opps = opportunity_id.size
-    all_pipeline = journeys_from_mask(in_pipeline, pair_opp)
+    all_pipeline = journeys_from_mask(in_pipeline, pair_opp, time_us)
     sourced = np.zeros(n_opps, dtype=np.bool_)
     sourced[all_pipeline.opp] = community[all_pipeline.element[all_pipeline.starts]]
 
@@ -426,7 +570,13 @@ def prepare(
             "accelerated": pl.Boolean,
         },
     )
-    creditable = ~amount_negative[pair_opp]
+    if amount_negative.any():
+        creditable = ~amount_negative[pair_opp]
+        pipeline = journeys_from_mask(in_pipeline & creditable, pair_opp, time_us)
+        revenue = journeys_from_mask(in_revenue & creditable, pair_opp, time_us)
+    else:
+        pipeline = all_pipeline
+        revenue = journeys_from_mask(in_revenue, pair_opp, time_us)
     return PreparedJourneys(
         settings=settings,
         opportunity_id=opportunity_id,
@@ -440,20 +590,20 @@ def prepare(
         has_lead_created=has_lead,
         value=value,
         pair_opp=pair_opp,
-        touch_id=d_touch[pair_rank],
+        touch_id=touches_of.touch_id[pair_rank],
         time_us=time_us,
         is_community=community,
         weight=weight,
         channels=channels,
-        pipeline=journeys_from_mask(in_pipeline & creditable, pair_opp),
-        revenue=journeys_from_mask(in_revenue & creditable, pair_opp),
-        fit=journeys_from_mask(in_fit, pair_opp),
+        pipeline=pipeline,
+        revenue=revenue,
+        fit=journeys_from_mask(in_fit, pair_opp, time_us),
         flags=flags,
         stats={
             "touch_rows": raw.height,
             "touches": n_distinct,
-            "duplicates_dropped": int(dropped.sum()),
-            "staff_excluded": int(excluded.sum()),
+            "duplicates_dropped": dropped_count,
+            "staff_excluded": excluded_count,
             "pairs": int(pair_opp.size),
             "negative_amounts": int(amount_negative.sum()),
         },

@@ -73,9 +73,7 @@ def _popcount(n: int) -> IntArray:
 def _shapley_from_characteristic(v: FloatArray, n: int) -> FloatArray:
     """phi_i = sum over S without i of |S|!(n-|S|-1)!/n! (v(S+i) - v(S))."""
     size = _popcount(n)
-    weights = np.array(
-        [1.0 / (n * math.comb(n - 1, s)) for s in range(n)], dtype=np.float64
-    )
+    weights = np.array([1.0 / (n * math.comb(n - 1, s)) for s in range(n)], dtype=np.float64)
     phi = np.zeros(n, dtype=np.float64)
     for bit in range(n):
         grid = v.reshape(-1, 2, 1 << bit)

@@ -34,6 +34,9 @@ class SyncedRecord:
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     synced_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+    merged_into: Mapped[str | None] = mapped_column(
+        String(64), doc="external_id of the record this one was merged into"
+    )
 
 
 class Account(SyncedRecord, Base):

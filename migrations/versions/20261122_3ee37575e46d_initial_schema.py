@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 16dc1e449b68
+Revision ID: 3ee37575e46d
 Revises:
-Create Date: 2026-11-22 15:40:59.477858
+Create Date: 2026-11-22 16:05:05.197508
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import app.models.base
 
-revision: str = "16dc1e449b68"
+revision: str = "3ee37575e46d"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -66,6 +66,7 @@ def upgrade() -> None:
         ),
         sa.Column("synced_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("merged_into", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspace.id"],
@@ -224,12 +225,18 @@ def upgrade() -> None:
         ),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("credentials_encrypted", sa.LargeBinary(), nullable=True),
+        sa.Column("credentials_encrypted", sa.LargeBinary(), nullable=False),
         sa.Column(
             "field_mapping",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("api_budget_share", sa.Float(), nullable=False),
+        sa.Column("overlap_seconds", sa.Integer(), nullable=False),
+        sa.Column(
+            "locked_by_run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("locked_until", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -370,6 +377,7 @@ def upgrade() -> None:
         ),
         sa.Column("synced_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("merged_into", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["account.id"],
@@ -527,6 +535,7 @@ def upgrade() -> None:
         ),
         sa.Column("synced_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("merged_into", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["account.id"],
@@ -611,6 +620,7 @@ def upgrade() -> None:
         sa.Column("cron", sa.String(length=100), nullable=False),
         sa.Column("time_zone", sa.String(length=64), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("reconcile_every", sa.Integer(), nullable=False),
         sa.Column("next_run_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -630,6 +640,9 @@ def upgrade() -> None:
     with op.batch_alter_table("sync_job", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_sync_job_connection_id"), ["connection_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_sync_job_enabled_next_run_at"), ["enabled", "next_run_at"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_sync_job_workspace_id"), ["workspace_id"], unique=False
@@ -666,6 +679,7 @@ def upgrade() -> None:
         ),
         sa.Column("synced_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("merged_into", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["converted_contact_id"],
             ["contact.id"],
@@ -725,6 +739,7 @@ def upgrade() -> None:
         ),
         sa.Column("synced_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("merged_into", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["contact.id"],
@@ -834,10 +849,17 @@ def upgrade() -> None:
             "connection_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("job_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("objects", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("full_resync", sa.Boolean(), nullable=False),
+        sa.Column("reconcile", sa.Boolean(), nullable=False),
         sa.Column(
             "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "cursors",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
@@ -873,6 +895,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_sync_run_connection_id"), ["connection_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_sync_run_status_id"), ["status", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_sync_run_workspace_id"), ["workspace_id"], unique=False
         )
@@ -1081,6 +1104,7 @@ def downgrade() -> None:
     op.drop_table("member_link")
     with op.batch_alter_table("sync_run", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sync_run_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_sync_run_status_id"))
         batch_op.drop_index(batch_op.f("ix_sync_run_connection_id"))
 
     op.drop_table("sync_run")
@@ -1103,6 +1127,7 @@ def downgrade() -> None:
     op.drop_table("lead")
     with op.batch_alter_table("sync_job", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sync_job_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_sync_job_enabled_next_run_at"))
         batch_op.drop_index(batch_op.f("ix_sync_job_connection_id"))
 
     op.drop_table("sync_job")

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+OBJECTS = (
+    "account",
+    "contact",
+    "lead",
+    "opportunity",
+    "opportunity_contact",
+    "campaign_touch",
+)
+OpportunityType = Literal["new_business", "expansion", "renewal", "other"]
+
+
+class SalesforceCredentialsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["salesforce"] = Field(description="salesforce.")
+    auth: Literal["refresh_token", "password"] = Field(
+        description="OAuth refresh token of a connected app, or username + password + token."
+    )
+    instance_url: str | None = Field(
+        None, description="https://<my-domain>.my.salesforce.com; needed for refresh_token auth."
+    )
+    domain: Literal["login", "test"] = Field(
+        "login", description="login for production, test for a sandbox (password auth)."
+    )
+    client_id: str | None = Field(None, description="Connected app consumer key.")
+    client_secret: str | None = Field(None, description="Connected app consumer secret.")
+    refresh_token: str | None = Field(None, description="OAuth refresh token.")
+    username: str | None = Field(None, description="Integration user name.")
+    password: str | None = Field(None, description="Integration user password.")
+    security_token: str | None = Field(None, description="The user's security token.")
+    api_version: str = Field("59.0", pattern=r"^\d+\.\d$", description="REST API version.")
+    default_currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="Used only when the org's currency is unreadable."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> SalesforceCredentialsIn:
+        needed = (
+            ("instance_url", "client_id", "client_secret", "refresh_token")
+            if self.auth == "refresh_token"
+            else ("username", "password", "security_token")
+        )
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"{missing[0]}: required for {self.auth} auth")
+        return self
+
+
+class HubSpotCredentialsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["hubspot"] = Field(description="hubspot.")
+    access_token: str | None = Field(None, description="Private app access token.")
+    client_id: str | None = Field(None, description="OAuth app client id.")
+    client_secret: str | None = Field(None, description="OAuth app client secret.")
+    refresh_token: str | None = Field(None, description="OAuth refresh token.")
+    base_url: str = Field("https://api.hubapi.com", description="API base URL.")
+    default_currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="Currency of deals that name none."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> HubSpotCredentialsIn:
+        oauth = (self.client_id, self.client_secret, self.refresh_token)
+        if not self.access_token and not all(oauth):
+            raise ValueError(
+                "access_token: give a private app token, or client_id, client_secret and refresh_token"
+            )
+        return self
+
+
+Credentials = Annotated[SalesforceCredentialsIn | HubSpotCredentialsIn, Field(discriminator="kind")]
+
+
+class FieldMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount_field: str | None = Field(
+        None, description="Field holding the amount (default Amount / amount)."
+    )
+    type_map: dict[str, OpportunityType] = Field(
+        default_factory=dict,
+        description="CRM opportunity type (Salesforce Type, HubSpot dealtype) -> our type.",
+    )
+    extra_fields: dict[str, list[str]] = Field(
+        default_factory=dict, description="Object -> CRM fields stored in `properties`."
+    )
+    campaign_activity_type: str = Field(
+        "campaign_response", description="Activity type key given to campaign members."
+    )
+
+    @model_validator(mode="after")
+    def _known_objects(self) -> FieldMappingIn:
+        for name in self.extra_fields:
+            if name not in OBJECTS:
+                raise ValueError(f"extra_fields: unknown object '{name}'")
+        return self
+
+
+class ConnectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Display name.")
+    credentials: Credentials = Field(description="How to authenticate; never returned.")
+    field_mapping: FieldMappingIn = Field(
+        default_factory=FieldMappingIn, description="Field choices of this CRM."
+    )
+    api_budget_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Stop syncing (resumable) past this share of the daily API limit.",
+    )
+    overlap_seconds: int = Field(
+        300, ge=0, le=86_400, description="Re-read this much before the cursor, for late writes."
+    )
+
+
+class ConnectionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="Display name.")
+    credentials: Credentials | None = Field(None, description="Replace the credentials.")
+    field_mapping: FieldMappingIn | None = Field(None, description="Replace the field mapping.")
+    api_budget_share: float | None = Field(None, gt=0, le=1, description="Daily API share.")
+    overlap_seconds: int | None = Field(None, ge=0, le=86_400, description="Cursor overlap.")
+
+
+class ConnectionOut(BaseModel):
+    id: int = Field(description="Connection id.")
+    kind: str = Field(description="salesforce or hubspot.")
+    name: str = Field(description="Display name.")
+    credential_fields: list[str] = Field(
+        description="Which credential fields are set (their values are never returned)."
+    )
+    field_mapping: FieldMappingIn = Field(description="Field choices of this CRM.")
+    api_budget_share: float = Field(description="Daily API share a sync may use.")
+    overlap_seconds: int = Field(description="Cursor overlap in seconds.")
+    syncing_run_id: int | None = Field(description="The sync run holding the connection, if any.")
+    created_at: datetime = Field(description="When it was created.")
+    updated_at: datetime = Field(description="When it last changed.")
+
+
+class ConnectionTestResult(BaseModel):
+    authenticated: bool = Field(description="The CRM accepted the credentials.")
+    missing: list[str] = Field(description="Objects or fields needed but not readable.")
+    api_used: int | None = Field(description="API calls used today, as the CRM reports.")
+    api_limit: int | None = Field(description="Daily API call limit.")
+    detail: str | None = Field(description="What went wrong, if anything.")

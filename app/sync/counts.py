@@ -1,0 +1,38 @@
+"""Per-stream counts of a sync run, as CRM admins read them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class StreamCounts:
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # records that reference something this connection does not hold
+
+    def classify(
+        self, old: dict[str, Any] | None, new: dict[str, Any], compared: tuple[str, ...]
+    ) -> None:
+        """Count one stored record: created, deleted, updated (undeletes included) or unchanged."""
+        if old is None:
+            if new["deleted_at"] is None:
+                self.created += 1
+            else:
+                self.unchanged += 1
+        elif new["deleted_at"] is not None:
+            if old["deleted_at"] is None:
+                self.deleted += 1
+            else:
+                self.unchanged += 1
+        elif old["deleted_at"] is not None or any(old.get(c) != new.get(c) for c in compared):
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

@@ -1,0 +1,301 @@
+"""All SQL of the sync: reading what is stored, upserting pages, cursors, the connection lease."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Contact,
+    CrmConnection,
+    Lead,
+    MemberLink,
+    Opportunity,
+    OpportunityContact,
+    SyncCursor,
+    SyncJob,
+    SyncRun,
+    Touchpoint,
+)
+from app.models.base import Base
+from app.upsert import upsert
+
+CHUNK = 1_000
+
+
+def table_of(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def stored_rows(
+    session: Session,
+    model: type[Base],
+    *,
+    workspace_id: int,
+    source: str,
+    external_ids: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    table = table_of(model)
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(external_ids), CHUNK):
+        rows = session.execute(
+            select(table).where(
+                table.c.workspace_id == workspace_id,
+                table.c.source == source,
+                table.c.external_id.in_(external_ids[start : start + CHUNK]),
+            )
+        )
+        found.update({row.external_id: dict(row._mapping) for row in rows})
+    return found
+
+
+def ids_for(
+    session: Session,
+    model: type[Base],
+    *,
+    workspace_id: int,
+    source: str,
+    external_ids: Iterable[str],
+) -> dict[str, int]:
+    table = table_of(model)
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(table.c.external_id, table.c.id).where(
+                table.c.workspace_id == workspace_id,
+                table.c.source == source,
+                table.c.external_id.in_(wanted[start : start + CHUNK]),
+            )
+        )
+        found.update({external_id: id_ for external_id, id_ in rows})
+    return found
+
+
+def write_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    upsert(session, model, rows, key=("workspace_id", "source", "external_id"))
+
+
+def load_cursor(session: Session, connection_id: int, stream: str) -> SyncCursor | None:
+    return session.scalar(
+        select(SyncCursor).where(
+            SyncCursor.connection_id == connection_id, SyncCursor.stream == stream
+        )
+    )
+
+
+def save_cursor(
+    session: Session,
+    *,
+    workspace_id: int,
+    connection_id: int,
+    stream: str,
+    cursor_at: datetime,
+    cursor_id: str,
+    now: datetime,
+) -> None:
+    upsert(
+        session,
+        SyncCursor,
+        [
+            {
+                "workspace_id": workspace_id,
+                "connection_id": connection_id,
+                "stream": stream,
+                "cursor_at": cursor_at,
+                "cursor_id": cursor_id,
+                "updated_at": now,
+            }
+        ],
+        key=("connection_id", "stream"),
+    )
+
+
+def clear_cursors(session: Session, connection_id: int) -> None:
+    session.execute(delete(SyncCursor).where(SyncCursor.connection_id == connection_id))
+
+
+def live_external_ids(
+    session: Session, model: type[Base], *, workspace_id: int, source: str
+) -> set[str]:
+    table = table_of(model)
+    return set(
+        session.scalars(
+            select(table.c.external_id).where(
+                table.c.workspace_id == workspace_id,
+                table.c.source == source,
+                table.c.deleted_at.is_(None),
+            )
+        )
+    )
+
+
+def soft_delete(
+    session: Session,
+    model: type[Base],
+    *,
+    workspace_id: int,
+    source: str,
+    external_ids: Sequence[str],
+    now: datetime,
+) -> None:
+    table = table_of(model)
+    for start in range(0, len(external_ids), CHUNK):
+        session.execute(
+            update(table)
+            .where(
+                table.c.workspace_id == workspace_id,
+                table.c.source == source,
+                table.c.external_id.in_(external_ids[start : start + CHUNK]),
+            )
+            .values(deleted_at=now, synced_at=now)
+        )
+
+
+def move_links(session: Session, *, kind: str, loser_id: int, survivor_id: int) -> None:
+    """Point everything that referenced a merged-away record at its survivor."""
+    if kind == "contact":
+        for table, column in (
+            (table_of(OpportunityContact), "contact_id"),
+            (table_of(Touchpoint), "contact_id"),
+            (table_of(Lead), "converted_contact_id"),
+            (table_of(MemberLink), "contact_id"),
+        ):
+            session.execute(
+                update(table).where(table.c[column] == loser_id).values({column: survivor_id})
+            )
+    elif kind == "account":
+        for table in (table_of(Contact), table_of(Opportunity)):
+            session.execute(
+                update(table).where(table.c.account_id == loser_id).values(account_id=survivor_id)
+            )
+    elif kind == "lead":
+        for table in (table_of(Touchpoint), table_of(MemberLink)):
+            session.execute(
+                update(table).where(table.c.lead_id == loser_id).values(lead_id=survivor_id)
+            )
+
+
+def touchpoint_keys(session: Session, workspace_id: int, source: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(Touchpoint.external_id).where(
+                Touchpoint.workspace_id == workspace_id, Touchpoint.source == source
+            )
+        )
+    )
+
+
+def delete_touchpoints(
+    session: Session, *, workspace_id: int, source: str, external_ids: Sequence[str]
+) -> None:
+    for start in range(0, len(external_ids), CHUNK):
+        session.execute(
+            delete(Touchpoint).where(
+                Touchpoint.workspace_id == workspace_id,
+                Touchpoint.source == source,
+                Touchpoint.external_id.in_(external_ids[start : start + CHUNK]),
+            )
+        )
+
+
+def acquire_lease(
+    session: Session, *, connection_id: int, run_id: int, now: datetime, until: datetime
+) -> bool:
+    """Take the connection's lock unless a live run holds it (a conditional UPDATE: one winner)."""
+    taken = session.execute(
+        update(CrmConnection)
+        .where(
+            CrmConnection.id == connection_id,
+            or_(
+                CrmConnection.locked_by_run_id.is_(None),
+                CrmConnection.locked_until < now,
+                CrmConnection.locked_by_run_id == run_id,
+            ),
+        )
+        .values(locked_by_run_id=run_id, locked_until=until)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def release_lease(session: Session, *, connection_id: int, run_id: int) -> None:
+    session.execute(
+        update(CrmConnection)
+        .where(CrmConnection.id == connection_id, CrmConnection.locked_by_run_id == run_id)
+        .values(locked_by_run_id=None, locked_until=None)
+    )
+
+
+def claim_queued_sync_run(session: Session) -> SyncRun | None:
+    for run_id in session.scalars(
+        select(SyncRun.id).where(SyncRun.status == "queued").order_by(SyncRun.id).limit(5)
+    ):
+        claimed = session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == "queued")
+            .values(status="running")
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return session.get(SyncRun, run_id)
+    return None
+
+
+def due_jobs(session: Session, now: datetime) -> Sequence[SyncJob]:
+    return session.scalars(
+        select(SyncJob).where(
+            SyncJob.enabled.is_(True), SyncJob.next_run_at.is_not(None), SyncJob.next_run_at <= now
+        )
+    ).all()
+
+
+def members_linked_to(
+    session: Session, *, contact_ids: Iterable[int], lead_ids: Iterable[int]
+) -> set[int]:
+    found: set[int] = set()
+    for column, ids in (
+        (MemberLink.contact_id, list(contact_ids)),
+        (MemberLink.lead_id, list(lead_ids)),
+    ):
+        for start in range(0, len(ids), CHUNK):
+            found.update(
+                session.scalars(
+                    select(MemberLink.member_id).where(column.in_(ids[start : start + CHUNK]))
+                )
+            )
+    return found
+
+
+def survivors_of(
+    session: Session,
+    model: type[Base],
+    *,
+    workspace_id: int,
+    source: str,
+    external_ids: Iterable[str],
+) -> dict[str, int]:
+    """external_id of each merged-away record among these -> the id of the record it merged into."""
+    table = table_of(model)
+    survivor = table.alias("survivor")
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(table.c.external_id, survivor.c.id)
+            .join(
+                survivor,
+                (survivor.c.workspace_id == table.c.workspace_id)
+                & (survivor.c.source == table.c.source)
+                & (survivor.c.external_id == table.c.merged_into),
+            )
+            .where(
+                table.c.workspace_id == workspace_id,
+                table.c.source == source,
+                table.c.external_id.in_(wanted[start : start + CHUNK]),
+            )
+        )
+        found.update({external_id: id_ for external_id, id_ in rows})
+    return found

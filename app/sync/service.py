@@ -1,0 +1,477 @@
+"""One sync run: every stream from its cursor, each page and its cursor committed together.
+
+The rules (DESIGN.md section 4): read from ``cursor - overlap`` with ``>=``; the stored cursor only
+moves forward and never past the run's start; deletes are soft; merges move links to the survivor;
+junction rows are reconciled by a full id comparison; the run stops, resumable, past the API budget.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalog import repository as catalog
+from app.db import transaction
+from app.members.service import resolve_members
+from app.models import (
+    ActivityType,
+    Category,
+    Contact,
+    CrmConnection,
+    Lead,
+    MemberIdentity,
+    SyncRun,
+    Touchpoint,
+    Workspace,
+)
+from app.sync import repository
+from app.sync.counts import StreamCounts
+from app.sync.records import REFERENCE_MODELS, SPECS, stored_row
+from connectors.base import (
+    CampaignTouchRecord,
+    Connector,
+    Cursor,
+    FieldMapping,
+    Record,
+    RecordKind,
+)
+from connectors.errors import BudgetExhaustedError, ConnectorError
+
+log = logging.getLogger(__name__)
+
+STREAM_ORDER = (
+    RecordKind.ACCOUNT,
+    RecordKind.CONTACT,
+    RecordKind.LEAD,
+    RecordKind.OPPORTUNITY,
+    RecordKind.OPPORTUNITY_CONTACT,
+    RecordKind.CAMPAIGN_TOUCH,
+)
+JUNCTIONS = (RecordKind.OPPORTUNITY_CONTACT, RecordKind.CAMPAIGN_TOUCH)
+MERGEABLE = {RecordKind.ACCOUNT: "account", RecordKind.CONTACT: "contact", RecordKind.LEAD: "lead"}
+BUDGET_CHECK_EVERY = 20  # pages
+
+
+@dataclass
+class SyncContext:
+    factory: sessionmaker[Session]
+    connector: Connector
+    connection_id: int
+    workspace_id: int
+    run_id: int
+    started_at: datetime
+    overlap: timedelta
+    budget_share: float
+    mapping: FieldMapping
+    full_resync: bool
+    reconcile: bool
+    counts: dict[str, StreamCounts] = field(default_factory=dict)
+    changed_people: dict[str, set[int]] = field(
+        default_factory=lambda: {"contact": set(), "lead": set()}
+    )
+
+    @property
+    def source(self) -> str:
+        return self.connector.source
+
+
+def execute_sync(
+    factory: sessionmaker[Session],
+    *,
+    run_id: int,
+    connector: Connector,
+    mapping: FieldMapping,
+    now: datetime,
+    lease: timedelta,
+) -> str:
+    """Run a claimed sync run to its end and answer its final status."""
+    with transaction(factory) as session:
+        run = session.get_one(SyncRun, run_id)
+        connection = session.get_one(CrmConnection, run.connection_id)
+        if not repository.acquire_lease(
+            session, connection_id=connection.id, run_id=run.id, now=now, until=now + lease
+        ):
+            run.status = "skipped"
+            run.error = {
+                "type": "locked",
+                "detail": "another sync run of this connection is running",
+            }
+            run.finished_at = now
+            return run.status
+        run.started_at = now
+        if run.full_resync:
+            repository.clear_cursors(session, connection.id)
+        context = SyncContext(
+            factory=factory,
+            connector=connector,
+            connection_id=connection.id,
+            workspace_id=connection.workspace_id,
+            run_id=run.id,
+            started_at=now,
+            overlap=timedelta(seconds=connection.overlap_seconds),
+            budget_share=connection.api_budget_share,
+            mapping=mapping,
+            full_resync=run.full_resync,
+            reconcile=run.full_resync or run.reconcile,
+        )
+        kinds = [k for k in STREAM_ORDER if not run.objects or k.value in run.objects]
+    status, error = "succeeded", None
+    try:
+        for kind in kinds:
+            _sync_stream(context, kind)
+    except BudgetExhaustedError as failure:
+        status, error = "partial", {"type": "api_budget", "detail": failure.detail}
+    except ConnectorError as failure:
+        status, error = "failed", {"type": type(failure).__name__, "detail": failure.detail}
+    _finish(context, status, error)
+    return status
+
+
+def _finish(context: SyncContext, status: str, error: dict[str, Any] | None) -> None:
+    with transaction(context.factory) as session:
+        run = session.get_one(SyncRun, context.run_id)
+        run.status = status
+        run.error = error
+        run.counts = {kind: counts.as_dict() for kind, counts in context.counts.items()}
+        run.finished_at = context.started_at
+        repository.release_lease(session, connection_id=context.connection_id, run_id=run.id)
+        _resolve_changed_members(session, context)
+
+
+def _check_budget(context: SyncContext) -> None:
+    usage = context.connector.api_usage()
+    if usage is not None and usage.share >= context.budget_share:
+        raise BudgetExhaustedError(
+            f"the CRM reports {usage.used} of {usage.limit} daily API calls used, past the "
+            f"configured share of {context.budget_share:.0%}"
+        )
+
+
+def _since(context: SyncContext, session: Session, kind: RecordKind) -> Cursor | None:
+    stored = repository.load_cursor(session, context.connection_id, kind.value)
+    if stored is None or stored.cursor_at is None:
+        return None
+    return Cursor(stored.cursor_at - context.overlap, "")
+
+
+def _sync_stream(context: SyncContext, kind: RecordKind) -> None:
+    stream = context.connector.streams().get(kind)
+    if stream is None:
+        return
+    counts = context.counts.setdefault(kind.value, StreamCounts())
+    with transaction(context.factory) as session:
+        since = _since(context, session, kind)
+    _check_budget(context)
+    for number, page in enumerate(stream.pages(since, until=context.started_at), start=1):
+        if number % BUDGET_CHECK_EVERY == 0:
+            _check_budget(context)
+        with transaction(context.factory) as session:
+            _apply_page(session, context, kind, page.records, counts)
+            if page.cursor is not None:
+                _advance_cursor(session, context, kind, page.cursor)
+            _save_progress(session, context)
+    if kind in JUNCTIONS and context.reconcile:
+        _reconcile(context, kind, set(stream.all_ids()), counts)
+    if kind in MERGEABLE:
+        with transaction(context.factory) as session:
+            _move_merged_links(session, context, kind)
+
+
+def _advance_cursor(
+    session: Session, context: SyncContext, kind: RecordKind, cursor: Cursor
+) -> None:
+    """Only forward, and never past the run's start (records changed later are read next time)."""
+    new = min(cursor, Cursor(context.started_at, ""))
+    stored = repository.load_cursor(session, context.connection_id, kind.value)
+    if (
+        stored is not None
+        and stored.cursor_at is not None
+        and Cursor(stored.cursor_at, stored.cursor_id or "") >= new
+    ):
+        return
+    repository.save_cursor(
+        session,
+        workspace_id=context.workspace_id,
+        connection_id=context.connection_id,
+        stream=kind.value,
+        cursor_at=new.modified_at,
+        cursor_id=new.external_id,
+        now=context.started_at,
+    )
+
+
+def _save_progress(session: Session, context: SyncContext) -> None:
+    run = session.get_one(SyncRun, context.run_id)
+    run.counts = {kind: counts.as_dict() for kind, counts in context.counts.items()}
+    cursors = {}
+    for kind in STREAM_ORDER:
+        stored = repository.load_cursor(session, context.connection_id, kind.value)
+        if stored is not None and stored.cursor_at is not None:
+            cursors[kind.value] = {"at": stored.cursor_at.isoformat(), "id": stored.cursor_id}
+    run.cursors = cursors
+
+
+def _latest(records: Iterable[Record]) -> list[Record]:
+    """A record read twice in one page (the overlap) counts once, as its last version."""
+    return list({record.external_id: record for record in records}.values())
+
+
+def _apply_page(
+    session: Session,
+    context: SyncContext,
+    kind: RecordKind,
+    page_records: tuple[Record, ...],
+    counts: StreamCounts,
+) -> None:
+    counts.read += len(page_records)
+    records = _latest(page_records)
+    if kind is RecordKind.CAMPAIGN_TOUCH:
+        _apply_campaign_touches(session, context, records, counts)
+        return
+    spec = SPECS[kind]
+    refs = {name: _references(session, context, records, name) for name in spec.references}
+    existing = repository.stored_rows(
+        session,
+        spec.model,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        external_ids=[r.external_id for r in records],
+    )
+    rows = []
+    for record in records:
+        content = spec.to_row(record, refs)
+        if content is None:
+            counts.skipped += 1
+            continue
+        row = stored_row(
+            record,
+            content,
+            workspace_id=context.workspace_id,
+            source=context.source,
+            now=context.started_at,
+        )
+        old = existing.get(record.external_id)
+        if row["deleted_at"] is not None and old is not None and old["deleted_at"] is not None:
+            row["deleted_at"] = old["deleted_at"]
+        counts.classify(old, row, (*content, "properties", "merged_into"))
+        rows.append(row)
+    repository.write_rows(session, spec.model, rows)
+    if kind.value in context.changed_people:
+        ids = repository.ids_for(
+            session,
+            spec.model,
+            workspace_id=context.workspace_id,
+            source=context.source,
+            external_ids=[r["external_id"] for r in rows],
+        )
+        context.changed_people[kind.value].update(ids.values())
+
+
+_REFERENCE_FIELDS = {
+    "account": ("account_external_id",),
+    "contact": ("contact_external_id", "converted_contact_external_id"),
+    "opportunity": ("opportunity_external_id",),
+    "lead": ("lead_external_id",),
+}
+
+
+def _referenced(records: Iterable[Record], name: str) -> set[str]:
+    return {
+        value
+        for record in records
+        for attribute in _REFERENCE_FIELDS[name]
+        if (value := getattr(record, attribute, None)) is not None
+    }
+
+
+def _references(
+    session: Session, context: SyncContext, records: list[Record], name: str
+) -> dict[str, int]:
+    """Ids of the records these refer to; a reference to a merged-away record leads to its
+    survivor, so re-reading a stale reference never undoes a merge."""
+    model = REFERENCE_MODELS[name]
+    external_ids = _referenced(records, name)
+    found = repository.ids_for(
+        session,
+        model,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        external_ids=external_ids,
+    )
+    if name in MERGEABLE.values():
+        found.update(
+            repository.survivors_of(
+                session,
+                model,
+                workspace_id=context.workspace_id,
+                source=context.source,
+                external_ids=external_ids,
+            )
+        )
+    return found
+
+
+def _campaign_activity_type(session: Session, context: SyncContext) -> int:
+    key = context.mapping.campaign_activity_type
+    existing = catalog.activity_type(session, context.workspace_id, key)
+    if existing is not None:
+        return existing.id
+    created = ActivityType(
+        workspace_id=context.workspace_id,
+        key=key,
+        name="CRM campaign response",
+        category=Category.MARKETING,
+        is_community=False,
+    )
+    session.add(created)
+    session.flush()
+    return created.id
+
+
+def _apply_campaign_touches(
+    session: Session, context: SyncContext, records: list[Record], counts: StreamCounts
+) -> None:
+    activity_type_id = _campaign_activity_type(session, context)
+    contacts = _references(session, context, records, "contact")
+    leads = _references(session, context, records, "lead")
+    existing = repository.stored_rows(
+        session,
+        Touchpoint,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        external_ids=[r.external_id for r in records],
+    )
+    rows, gone = [], []
+    for record in records:
+        assert isinstance(record, CampaignTouchRecord)
+        old = existing.get(record.external_id)
+        if record.deleted:
+            if old is not None:
+                counts.deleted += 1
+                gone.append(record.external_id)
+            else:
+                counts.unchanged += 1
+            continue
+        contact_id = contacts.get(record.contact_external_id or "")
+        lead_id = None if contact_id else leads.get(record.lead_external_id or "")
+        if contact_id is None and lead_id is None:
+            counts.skipped += 1
+            continue
+        row = {
+            "workspace_id": context.workspace_id,
+            "source": context.source,
+            "external_id": record.external_id,
+            "activity_type_id": activity_type_id,
+            "program_id": None,
+            "occurred_at": record.occurred_at,
+            "member_id": None,
+            "contact_id": contact_id,
+            "lead_id": lead_id,
+            "properties": {
+                **record.properties,
+                "campaign_id": record.campaign_external_id,
+                "campaign": record.campaign_name,
+            },
+            "received_at": context.started_at,
+        }
+        compared = ("occurred_at", "contact_id", "lead_id", "activity_type_id", "properties")
+        counts.classify(old and {**old, "deleted_at": None}, {**row, "deleted_at": None}, compared)
+        rows.append(row)
+    repository.delete_touchpoints(
+        session, workspace_id=context.workspace_id, source=context.source, external_ids=gone
+    )
+    repository.write_rows(session, Touchpoint, rows)
+
+
+def _reconcile(
+    context: SyncContext, kind: RecordKind, live: set[str], counts: StreamCounts
+) -> None:
+    """Junction rows can vanish in the CRM without a trace: drop the ones the CRM no longer has."""
+    with transaction(context.factory) as session:
+        if kind is RecordKind.CAMPAIGN_TOUCH:
+            stored = repository.touchpoint_keys(session, context.workspace_id, context.source)
+            vanished = sorted(stored - live)
+            repository.delete_touchpoints(
+                session,
+                workspace_id=context.workspace_id,
+                source=context.source,
+                external_ids=vanished,
+            )
+        else:
+            model = SPECS[kind].model
+            stored = repository.live_external_ids(
+                session, model, workspace_id=context.workspace_id, source=context.source
+            )
+            vanished = sorted(stored - live)
+            repository.soft_delete(
+                session,
+                model,
+                workspace_id=context.workspace_id,
+                source=context.source,
+                external_ids=vanished,
+                now=context.started_at,
+            )
+        counts.deleted += len(vanished)
+
+
+def _move_merged_links(session: Session, context: SyncContext, kind: RecordKind) -> None:
+    model = SPECS[kind].model
+    table = repository.table_of(model)
+    merged = session.execute(
+        select(table.c.id, table.c.merged_into).where(
+            table.c.workspace_id == context.workspace_id,
+            table.c.source == context.source,
+            table.c.merged_into.is_not(None),
+        )
+    ).all()
+    survivors = repository.ids_for(
+        session,
+        model,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        external_ids=[survivor for _, survivor in merged],
+    )
+    for loser_id, survivor in merged:
+        if survivor in survivors:
+            repository.move_links(
+                session, kind=MERGEABLE[kind], loser_id=loser_id, survivor_id=survivors[survivor]
+            )
+
+
+def _resolve_changed_members(session: Session, context: SyncContext) -> None:
+    """Members whose contacts or leads changed, or whose emails now match one, are resolved again."""
+    contact_ids = context.changed_people["contact"]
+    lead_ids = context.changed_people["lead"]
+    if not contact_ids and not lead_ids:
+        return
+    members = repository.members_linked_to(session, contact_ids=contact_ids, lead_ids=lead_ids)
+    emails: set[str | None] = set()
+    for model, ids in ((Contact, contact_ids), (Lead, lead_ids)):
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), repository.CHUNK):
+            emails.update(
+                session.scalars(
+                    select(model.email_normalized).where(
+                        model.id.in_(id_list[start : start + repository.CHUNK])
+                    )
+                )
+            )
+    email_list = sorted(e for e in emails if e)
+    for start in range(0, len(email_list), repository.CHUNK):
+        members.update(
+            session.scalars(
+                select(MemberIdentity.member_id).where(
+                    MemberIdentity.workspace_id == context.workspace_id,
+                    MemberIdentity.value.in_(email_list[start : start + repository.CHUNK]),
+                )
+            )
+        )
+    if members:
+        workspace = session.get_one(Workspace, context.workspace_id)
+        resolve_members(session, workspace=workspace, member_ids=sorted(members))

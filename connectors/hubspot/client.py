@@ -1,0 +1,331 @@
+"""The HubSpot API as the connector needs it, over the official SDK (hubspot-api-client).
+
+Each SDK package (objects, associations v4, pipelines, properties, oauth) gets its own
+``Configuration`` with ``host`` = the connection's base URL. Two SDK behaviours are overridden:
+its urllib3 pool retries GETs answered 429 + Retry-After by itself, sleeping for real and hiding
+the failure from our classification, so retries are switched off (``retries = False``); and it
+reads a truncated JSON body as a model whose fields are all None, which every parser below
+rejects as a retriable incomplete response.
+
+Every call runs in ``with_retries``; inside one attempt an expired OAuth token is refreshed
+once and the call repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import hubspot.crm.associations.v4 as associations_v4
+import hubspot.crm.objects as crm_objects
+import hubspot.crm.pipelines as crm_pipelines
+import hubspot.crm.properties as crm_properties
+import hubspot.oauth as oauth
+
+from connectors.base import ApiUsage
+from connectors.errors import AuthExpiredError, FatalError
+from connectors.hubspot.auth import HubSpotCredentials
+from connectors.hubspot.errors import (
+    AuthenticationFailed,
+    classify,
+    header,
+    incomplete,
+)
+from connectors.retry import RetryPolicy, with_retries
+
+T = TypeVar("T")
+
+REQUEST_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+
+
+@dataclass(frozen=True)
+class HubSpotObject:
+    """One CRM record as HubSpot returns it; ``archived_at`` only for archived listings."""
+
+    id: str
+    properties: Mapping[str, str | None]
+    archived_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ObjectPage:
+    objects: tuple[HubSpotObject, ...]
+    next_after: str | None  # paging.next.after: present while more results exist
+
+
+@dataclass(frozen=True)
+class Associated:
+    """One associated record and the labels of its association types (None: unlabeled)."""
+
+    to_id: str
+    labels: tuple[str | None, ...]
+    type_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    pipeline_id: str
+    pipeline_label: str
+    id: str
+    label: str
+    is_closed: bool
+    is_won: bool
+
+
+class HubSpotClient:
+    def __init__(self, credentials: HubSpotCredentials, retry: RetryPolicy) -> None:
+        self._credentials = credentials
+        self._retry = retry
+        self._token = credentials.access_token
+        self._refresh_token = credentials.refresh_token
+        self._usage: ApiUsage | None = None
+        self._configurations: list[Any] = []
+        objects_client = self._api_client(crm_objects)
+        self._search = crm_objects.SearchApi(objects_client)
+        self._basic = crm_objects.BasicApi(objects_client)
+        self._associations = associations_v4.BatchApi(self._api_client(associations_v4))
+        self._pipelines = crm_pipelines.PipelinesApi(self._api_client(crm_pipelines))
+        self._properties = crm_properties.CoreApi(self._api_client(crm_properties))
+        self._tokens = oauth.TokensApi(self._api_client(oauth))
+
+    def _api_client(self, package: Any) -> Any:
+        configuration = package.Configuration(host=self._credentials.base_url.rstrip("/"))
+        configuration.retries = False
+        configuration.access_token = self._token
+        self._configurations.append(configuration)
+        return package.ApiClient(configuration=configuration)
+
+    # -- the calls -------------------------------------------------------------------------
+
+    def search(self, object_type: str, body: Mapping[str, Any]) -> ObjectPage:
+        """POST /crm/v3/objects/{object_type}/search."""
+        return self._call(
+            lambda: self._search.do_search_with_http_info(
+                object_type, dict(body), _request_timeout=REQUEST_TIMEOUT
+            ),
+            lambda result: _object_page(result, "search"),
+        )
+
+    def list_page(
+        self, object_type: str, properties: Sequence[str], *, archived: bool, after: str | None
+    ) -> ObjectPage:
+        """GET /crm/v3/objects/{object_type}?archived=&limit=100&after=&properties=."""
+        options: dict[str, Any] = {"limit": 100, "archived": archived}
+        if properties:
+            options["properties"] = list(properties)
+        if after is not None:
+            options["after"] = after
+        return self._call(
+            lambda: self._basic.get_page_with_http_info(
+                object_type, _request_timeout=REQUEST_TIMEOUT, **options
+            ),
+            lambda result: _object_page(result, "list"),
+        )
+
+    def associations(
+        self, from_type: str, to_type: str, ids: Sequence[str]
+    ) -> dict[str, list[Associated]]:
+        """POST /crm/v4/associations/{from}/{to}/batch/read, following each record's own
+        ``paging.next.after`` until every association of every id is read."""
+        found: dict[str, list[Associated]] = {record_id: [] for record_id in ids}
+        pending: list[dict[str, str]] = [{"id": record_id} for record_id in ids]
+        seen: set[tuple[str, str]] = set()
+        while pending:
+            rows = self._association_batch(from_type, to_type, pending)
+            pending = []
+            for from_id, associated, after in rows:
+                found.setdefault(from_id, []).extend(associated)
+                if after is not None:
+                    if (from_id, after) in seen:
+                        raise FatalError("HubSpot association paging repeated itself")
+                    seen.add((from_id, after))
+                    pending.append({"id": from_id, "after": after})
+        return found
+
+    def _association_batch(
+        self, from_type: str, to_type: str, inputs: list[dict[str, str]]
+    ) -> list[tuple[str, list[Associated], str | None]]:
+        return self._call(
+            lambda: self._associations.get_page_with_http_info(
+                from_type, to_type, {"inputs": inputs}, _request_timeout=REQUEST_TIMEOUT
+            ),
+            _association_rows,
+        )
+
+    def deal_stages(self) -> dict[tuple[str, str], Stage]:
+        """GET /crm/v3/pipelines/deals: every stage by (pipeline id, stage id)."""
+        return self._call(
+            lambda: self._pipelines.get_all_with_http_info(
+                "deals", _request_timeout=REQUEST_TIMEOUT
+            ),
+            _stages,
+        )
+
+    def property_names(self, object_type: str) -> set[str]:
+        """GET /crm/v3/properties/{object_type}."""
+        return self._call(
+            lambda: self._properties.get_all_with_http_info(
+                object_type, _request_timeout=REQUEST_TIMEOUT
+            ),
+            _property_names,
+        )
+
+    def usage(self) -> ApiUsage | None:
+        return self._usage
+
+    # -- one call: retries, token refresh, usage ---------------------------------------------
+
+    def _call(self, request: Callable[[], Any], parse: Callable[[Any], T]) -> T:
+        return with_retries(self._retry, lambda: self._attempt(request, parse))
+
+    def _attempt(self, request: Callable[[], Any], parse: Callable[[Any], T]) -> T:
+        if self._token is None:
+            self._refresh()
+        try:
+            return parse(self._send(request))
+        except AuthExpiredError as expired:
+            if not self._credentials.is_oauth:
+                raise AuthenticationFailed(expired.detail) from None
+            self._refresh()
+        try:
+            return parse(self._send(request))
+        except AuthExpiredError as again:
+            raise AuthenticationFailed(f"after a token refresh: {again.detail}") from None
+
+    def _send(self, request: Callable[[], Any]) -> Any:
+        try:
+            data, _status, headers = request()
+        except Exception as error:
+            self._note_usage(getattr(error, "headers", None))
+            raise classify(error) from error
+        self._note_usage(headers)
+        return data
+
+    def _refresh(self) -> None:
+        """POST /oauth/v1/token with grant_type=refresh_token."""
+        credentials = self._credentials
+        try:
+            response = self._send(
+                lambda: self._tokens.create_with_http_info(
+                    grant_type="refresh_token",
+                    client_id=credentials.client_id,
+                    client_secret=credentials.client_secret,
+                    refresh_token=self._refresh_token,
+                    _request_timeout=REQUEST_TIMEOUT,
+                )
+            )
+        except (AuthExpiredError, FatalError) as refused:
+            raise AuthenticationFailed(f"token refresh refused: {refused.detail}") from None
+        token = getattr(response, "access_token", None)
+        if not token:
+            raise incomplete("token")
+        self._refresh_token = getattr(response, "refresh_token", None) or self._refresh_token
+        self._set_token(token)
+
+    def _set_token(self, token: str) -> None:
+        self._token = token
+        for configuration in self._configurations:
+            configuration.access_token = token
+
+    def _note_usage(self, headers: Mapping[str, str] | None) -> None:
+        if not headers:
+            return
+        limit = _as_int(header(headers, "X-HubSpot-RateLimit-Daily"))
+        remaining = _as_int(header(headers, "X-HubSpot-RateLimit-Daily-Remaining"))
+        if limit and remaining is not None:
+            self._usage = ApiUsage(used=max(limit - remaining, 0), limit=limit)
+
+
+# -- parsing the SDK's models into ours ------------------------------------------------------
+
+
+def _as_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _object_page(result: Any, what: str) -> ObjectPage:
+    results = getattr(result, "results", None)
+    if results is None:
+        raise incomplete(what)
+    paging = getattr(result, "paging", None)
+    following = getattr(paging, "next", None)
+    return ObjectPage(
+        objects=tuple(_object(item) for item in results),
+        next_after=getattr(following, "after", None),
+    )
+
+
+def _object(item: Any) -> HubSpotObject:
+    if item is None or item.id is None:
+        raise incomplete("record")
+    return HubSpotObject(
+        id=str(item.id),
+        properties=dict(item.properties or {}),
+        archived_at=getattr(item, "archived_at", None),
+    )
+
+
+def _association_rows(result: Any) -> list[tuple[str, list[Associated], str | None]]:
+    """A 207 answer lists inputs without associations under ``errors``: nothing to read there."""
+    results = getattr(result, "results", None)
+    if results is None:
+        raise incomplete("association")
+    rows = []
+    for row in results:
+        paging = getattr(row, "paging", None)
+        following = getattr(paging, "next", None)
+        rows.append(
+            (str(row._from.id), _associated(row.to or ()), getattr(following, "after", None))
+        )
+    return rows
+
+
+def _associated(items: Iterable[Any]) -> list[Associated]:
+    return [
+        Associated(
+            to_id=str(item.to_object_id),
+            labels=tuple(kind.label for kind in item.association_types or ()),
+            type_ids=tuple(int(kind.type_id) for kind in item.association_types or ()),
+        )
+        for item in items
+    ]
+
+
+def _stages(result: Any) -> dict[tuple[str, str], Stage]:
+    pipelines = getattr(result, "results", None)
+    if pipelines is None:
+        raise incomplete("pipelines")
+    stages: dict[tuple[str, str], Stage] = {}
+    for pipeline in pipelines:
+        for stage in pipeline.stages or ():
+            metadata = stage.metadata or {}
+            is_closed = str(metadata.get("isClosed", "false")).lower() == "true"
+            probability = _probability(metadata.get("probability"))
+            stages[(pipeline.id, stage.id)] = Stage(
+                pipeline_id=pipeline.id,
+                pipeline_label=pipeline.label,
+                id=stage.id,
+                label=stage.label,
+                is_closed=is_closed,
+                is_won=is_closed and probability == 1.0,
+            )
+    return stages
+
+
+def _probability(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _property_names(result: Any) -> set[str]:
+    results = getattr(result, "results", None)
+    if results is None:
+        raise incomplete("properties")
+    return {item.name for item in results}

@@ -1,0 +1,299 @@
+"""The streams of one HubSpot connection: companies, contacts, deals and deal→contact links.
+
+Live records come from the search API (see search.py). Search never returns archived records,
+so deletions come from the list endpoint with ``archived=true``: read once before the live pages
+(HubSpot cannot filter that list by date), kept if archived in [since, until], and merged into
+the live pages in cursor order, so each page's cursor covers every record before it and a crash
+between pages loses no deletion. A merge shows on the survivor (``hs_merged_object_ids``): each
+merged-away id is reported deleted with ``merged_into`` = the survivor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from connectors.base import Cursor, FieldMapping, Page, Record, RecordKind
+from connectors.errors import FatalError
+from connectors.hubspot import records
+from connectors.hubspot.client import HubSpotClient, HubSpotObject, ObjectPage, Stage
+from connectors.hubspot.search import ID_PROPERTY, SearchPaginator
+
+MODIFIED = "hs_lastmodifieddate"
+CONTACT_MODIFIED = "lastmodifieddate"
+
+
+class ListPaginator:
+    """Walks a list endpoint (``GET /crm/v3/objects/{type}``) by ``paging.next.after``."""
+
+    def __init__(
+        self, client: HubSpotClient, object_type: str, properties: Sequence[str], *, archived: bool
+    ) -> None:
+        self._fetch: Callable[..., ObjectPage] = partial(
+            client.list_page, object_type, list(properties), archived=archived
+        )
+        self._after: str | None = None
+        self._seen: set[str] = set()
+        self.finished = False
+
+    def next_objects(self) -> tuple[HubSpotObject, ...]:
+        page = self._fetch(after=self._after)
+        if page.next_after is None:
+            self.finished = True
+        elif page.next_after in self._seen:
+            raise FatalError("HubSpot list paging repeated itself")
+        else:
+            self._seen.add(page.next_after)
+        self._after = page.next_after
+        return page.objects
+
+    def __iter__(self) -> Iterator[HubSpotObject]:
+        while not self.finished:
+            yield from self.next_objects()
+
+
+class _PendingDeletes:
+    """Deletions waiting for their place in cursor order."""
+
+    def __init__(self, deleted: list[Record]) -> None:
+        self._records = sorted(deleted, key=records.order_key)
+
+    def discard(self, ids: set[str]) -> None:
+        self._records = [record for record in self._records if record.external_id not in ids]
+
+    def through(self, cursor: Cursor) -> list[Record]:
+        limit = (cursor.modified_at, int(cursor.external_id))
+        due = [record for record in self._records if records.order_key(record) <= limit]
+        self._records = self._records[len(due) :]
+        return due
+
+    def remaining(self, size: int) -> Iterator[list[Record]]:
+        while self._records:
+            chunk, self._records = self._records[:size], self._records[size:]
+            yield chunk
+
+
+class ObjectStream:
+    """One CRM object read incrementally; subclasses say how its records normalize."""
+
+    kind: RecordKind
+    object_type: str
+    cursor_property: str = MODIFIED
+    base_properties: tuple[str, ...] = ()
+
+    def __init__(self, client: HubSpotClient, mapping: FieldMapping, *, page_size: int) -> None:
+        self._client = client
+        self._mapping = mapping
+        self._page_size = page_size
+
+    @property
+    def properties(self) -> tuple[str, ...]:
+        extra = self._mapping.extra_fields.get(self.kind, ())
+        wanted = (*self._base_properties(), records.MERGED_IDS, self.cursor_property, *extra)
+        return tuple(dict.fromkeys(wanted))
+
+    def pages(self, since: Cursor | None, *, until: datetime) -> Iterator[Page]:
+        self._begin()
+        pending = _PendingDeletes(self._archived(since, until))
+        pager = SearchPaginator(
+            partial(self._client.search, self.object_type),
+            cursor_property=self.cursor_property,
+            properties=self.properties,
+            since=since,
+            until=until,
+            limit=self._page_size,
+        )
+        while not pager.finished:
+            found = pager.next_records()
+            if found:
+                yield self._live_page(found, pending)
+        for chunk in pending.remaining(self._page_size):
+            last = chunk[-1]
+            yield Page(tuple(chunk), Cursor(last.modified_at, last.external_id))
+
+    def all_ids(self) -> Iterator[str]:
+        for item in ListPaginator(self._client, self.object_type, [ID_PROPERTY], archived=False):
+            yield item.id
+
+    def _live_page(self, found: Sequence[HubSpotObject], pending: _PendingDeletes) -> Page:
+        live = self._normalize(found, deleted=False)
+        losers = [
+            loser
+            for record, item in zip(live, found, strict=True)
+            for loser in records.merged_losers(record, item)
+        ]
+        pending.discard({loser.external_id for loser in losers})
+        cursor = Cursor(live[-1].modified_at, live[-1].external_id)
+        page_records = sorted([*pending.through(cursor), *live, *losers], key=records.order_key)
+        return Page(tuple(page_records), cursor)
+
+    def _archived(self, since: Cursor | None, until: datetime) -> list[Record]:
+        start = records.as_utc(since.modified_at) if since else None
+        end = records.as_utc(until)
+        archived = [
+            item
+            for item in ListPaginator(
+                self._client, self.object_type, self.properties, archived=True
+            )
+            if item.archived_at is not None
+            and (start is None or item.archived_at >= start)
+            and item.archived_at <= end
+        ]
+        return self._normalize(archived, deleted=True)
+
+    def _modified_at(self, item: HubSpotObject, *, deleted: bool) -> datetime:
+        if deleted and item.archived_at is not None:
+            return item.archived_at
+        return records.modified_at(item, self.cursor_property)
+
+    def _base_properties(self) -> tuple[str, ...]:
+        return self.base_properties
+
+    def _begin(self) -> None:
+        """Hook: load what every page of one read needs."""
+
+    def _normalize(self, items: Sequence[HubSpotObject], *, deleted: bool) -> list[Record]:
+        raise NotImplementedError
+
+
+class CompanyStream(ObjectStream):
+    kind = RecordKind.ACCOUNT
+    object_type = "companies"
+    base_properties = ("name", "domain", "numberofemployees", "annualrevenue")
+
+    def _normalize(self, items: Sequence[HubSpotObject], *, deleted: bool) -> list[Record]:
+        return [
+            records.account(
+                item,
+                self._mapping,
+                modified_at=self._modified_at(item, deleted=deleted),
+                deleted=deleted,
+            )
+            for item in items
+        ]
+
+
+class ContactStream(ObjectStream):
+    kind = RecordKind.CONTACT
+    object_type = "contacts"
+    cursor_property = CONTACT_MODIFIED
+    base_properties = ("firstname", "lastname", "email", "associatedcompanyid", "createdate")
+
+    def _normalize(self, items: Sequence[HubSpotObject], *, deleted: bool) -> list[Record]:
+        return [
+            records.contact(
+                item,
+                self._mapping,
+                modified_at=self._modified_at(item, deleted=deleted),
+                deleted=deleted,
+            )
+            for item in items
+        ]
+
+
+class DealStream(ObjectStream):
+    """Deals. The account is read from the deal→company association of live deals; an
+    archived deal's associations are gone, so its deletion carries no account."""
+
+    kind = RecordKind.OPPORTUNITY
+    object_type = "deals"
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        mapping: FieldMapping,
+        *,
+        page_size: int,
+        default_currency: str,
+    ) -> None:
+        super().__init__(client, mapping, page_size=page_size)
+        self._default_currency = default_currency
+        self._stages: Mapping[tuple[str, str], Stage] = {}
+
+    def _base_properties(self) -> tuple[str, ...]:
+        amount = self._mapping.amount_field or "amount"
+        return (
+            "dealname",
+            amount,
+            "deal_currency_code",
+            "dealstage",
+            "pipeline",
+            "createdate",
+            "closedate",
+            "dealtype",
+        )
+
+    def _begin(self) -> None:
+        self._stages = self._client.deal_stages()
+
+    def _normalize(self, items: Sequence[HubSpotObject], *, deleted: bool) -> list[Record]:
+        companies: dict[str, Any] = {}
+        if items and not deleted:
+            companies = self._client.associations("deals", "companies", [i.id for i in items])
+        return [
+            records.opportunity(
+                item,
+                self._mapping,
+                modified_at=self._modified_at(item, deleted=deleted),
+                deleted=deleted,
+                stages=self._stages,
+                account_id=records.primary_company(companies.get(item.id, ())),
+                default_currency=self._default_currency,
+            )
+            for item in items
+        ]
+
+
+class DealContactStream:
+    """Deal→contact associations (contact roles), ``external_id`` = ``"{deal}:{contact}"``.
+
+    Associations carry no timestamp: a page lists the links of the deals modified in the
+    window, at the deal's cursor. Links removed without touching the deal only show in
+    ``all_ids``, which the sync compares with what it stored."""
+
+    kind = RecordKind.OPPORTUNITY_CONTACT
+
+    def __init__(self, client: HubSpotClient, *, page_size: int) -> None:
+        self._client = client
+        self._page_size = page_size
+
+    def pages(self, since: Cursor | None, *, until: datetime) -> Iterator[Page]:
+        pager = SearchPaginator(
+            partial(self._client.search, "deals"),
+            cursor_property=MODIFIED,
+            properties=(),
+            since=since,
+            until=until,
+            limit=self._page_size,
+        )
+        while not pager.finished:
+            deals = pager.next_records()
+            if deals:
+                yield self._page(deals)
+
+    def all_ids(self) -> Iterator[str]:
+        deals = ListPaginator(self._client, "deals", [ID_PROPERTY], archived=False)
+        while not deals.finished:
+            ids = [deal.id for deal in deals.next_objects()]
+            if not ids:
+                continue
+            contacts = self._client.associations("deals", "contacts", ids)
+            for deal_id in ids:
+                for associated in contacts.get(deal_id, ()):
+                    yield f"{deal_id}:{associated.to_id}"
+
+    def _page(self, deals: Sequence[HubSpotObject]) -> Page:
+        contacts = self._client.associations("deals", "contacts", [deal.id for deal in deals])
+        page_records: list[Record] = []
+        for deal in deals:
+            page_records.extend(
+                records.opportunity_contacts(
+                    deal.id,
+                    contacts.get(deal.id, ()),
+                    modified_at=records.modified_at(deal, MODIFIED),
+                )
+            )
+        last = deals[-1]
+        return Page(tuple(page_records), Cursor(records.modified_at(last, MODIFIED), last.id))

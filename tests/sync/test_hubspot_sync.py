@@ -1,0 +1,292 @@
+"""HubSpot -> database, through the admin API, the worker, the real hubspot-api-client and a local
+server speaking HubSpot's documented CRM v3/v4 shapes. Each case ends with the database compared to
+the CRM record by record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Account, Contact, Opportunity, OpportunityContact
+from tests.fakes.hubspot import FakeHubSpot
+from tests.sync.conftest import SyncHarness
+
+SOURCE = "hubspot"
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeHubSpot]:
+    with FakeHubSpot() as server:
+        yield server
+
+
+@pytest.fixture
+def harness(fake: FakeHubSpot, harness_for: Any) -> SyncHarness:
+    built: SyncHarness = harness_for(urlsplit(fake.base_url).netloc)
+    return built
+
+
+def connect(harness: SyncHarness, fake: FakeHubSpot, *, oauth: bool = False) -> int:
+    credentials = (
+        {
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+            "refresh_token": fake.refresh_token,
+        }
+        if oauth
+        else {"access_token": fake.private_token}
+    )
+    response = harness.api.post(
+        "/v1/connections",
+        json={
+            "name": "HubSpot portal",
+            "credentials": {"kind": "hubspot", "base_url": fake.base_url, **credentials},
+        },
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def seed(fake: FakeHubSpot) -> None:
+    fake.set_pipelines(
+        {
+            "default": (
+                "Sales Pipeline",
+                [
+                    ("open1", "Discovery", False, 0.3),
+                    ("won1", "Won", True, 1.0),
+                    ("lost1", "Lost", True, 0.0),
+                ],
+            )
+        }
+    )
+    fake.put("companies", "101", {"name": "Globex", "domain": "globex.com"}, modified_at=T0)
+    fake.put("companies", "102", {"name": "Initech", "domain": "initech.com"}, modified_at=T0)
+    people = (
+        ("7", "Alice", "alice@globex.com", "101"),
+        ("8", "Bob", "bob@globex.com", "101"),
+        ("9", "Dan", "dan@initech.com", "102"),
+    )
+    for contact_id, first, email, company in people:
+        fake.put(
+            "contacts",
+            contact_id,
+            {
+                "firstname": first,
+                "lastname": "Doe",
+                "email": email,
+                "associatedcompanyid": company,
+                "createdate": "2024-11-05T08:30:00.000Z",
+            },
+            modified_at=T0 + timedelta(minutes=int(contact_id)),
+        )
+    fake.put(
+        "deals",
+        "501",
+        {
+            "dealname": "Globex - Platform",
+            "amount": "48000.00",
+            "dealstage": "won1",
+            "pipeline": "default",
+            "createdate": "2025-01-10T12:00:00.000Z",
+            "closedate": "2025-05-30T00:00:00.000Z",
+            "dealtype": "newbusiness",
+        },
+        modified_at=T0,
+    )
+    fake.put(
+        "deals",
+        "502",
+        {
+            "dealname": "Initech - Pilot",
+            "amount": "10000.01",
+            "dealstage": "open1",
+            "pipeline": "default",
+            "createdate": "2025-02-10T12:00:00.000Z",
+        },
+        modified_at=T0,
+    )
+    fake.associate("deals", "501", "companies", "101")
+    fake.associate("deals", "502", "companies", "102")
+    fake.associate("deals", "501", "contacts", "7", label="Decision maker")
+    fake.associate("deals", "501", "contacts", "8")
+    fake.associate("deals", "502", "contacts", "9")
+
+
+def assert_database_equals_crm(harness: SyncHarness, fake: FakeHubSpot) -> None:
+    workspace = harness.api.workspace_id
+
+    def live(model: Any, *columns: Any) -> dict[str, tuple[Any, ...]]:
+        rows = harness.rows(
+            select(model.external_id, *columns).where(
+                model.workspace_id == workspace, model.source == SOURCE, model.deleted_at.is_(None)
+            )
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    account_of = {id_: key for key, (id_,) in live(Account, Account.id).items()}
+    contact_of = {id_: key for key, (id_,) in live(Contact, Contact.id).items()}
+    deal_of = {id_: key for key, (id_,) in live(Opportunity, Opportunity.id).items()}
+    assert live(Account, Account.name, Account.domain) == {
+        r["id"]: (r["properties"]["name"], r["properties"]["domain"])
+        for r in fake.records("companies")
+    }
+    got_contacts = {
+        key: (account_of.get(account), email)
+        for key, (account, email) in live(Contact, Contact.account_id, Contact.email).items()
+    }
+    assert got_contacts == {
+        r["id"]: (r["properties"].get("associatedcompanyid"), r["properties"].get("email"))
+        for r in fake.records("contacts")
+    }
+    deal_companies = {deal: company for deal, company, _ in fake.associations("deals", "companies")}
+    got_deals = {
+        key: (account_of.get(account), name, amount)
+        for key, (account, name, amount) in live(
+            Opportunity, Opportunity.account_id, Opportunity.name, Opportunity.amount
+        ).items()
+    }
+    assert got_deals == {
+        r["id"]: (
+            deal_companies.get(r["id"]),
+            r["properties"]["dealname"],
+            None
+            if r["properties"].get("amount") is None
+            else int(Decimal(r["properties"]["amount"]) * 100),
+        )
+        for r in fake.records("deals")
+    }
+    got_roles = {
+        (deal_of[deal], contact_of[contact], role)
+        for deal, contact, role in live(
+            OpportunityContact,
+            OpportunityContact.opportunity_id,
+            OpportunityContact.contact_id,
+            OpportunityContact.role,
+        ).values()
+    }
+    assert got_roles == set(fake.associations("deals", "contacts"))
+
+
+def test_a_full_sync_stores_every_record(harness: SyncHarness, fake: FakeHubSpot) -> None:
+    seed(fake)
+    run = harness.sync(connect(harness, fake))
+    assert run["status"] == "succeeded", run["error"]
+    assert run["counts"]["contact"]["created"] == 3
+    assert run["counts"]["opportunity_contact"]["created"] == 3
+    assert_database_equals_crm(harness, fake)
+
+
+def test_an_incremental_sync_sees_creates_updates_and_archives(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    later = T0 + timedelta(days=1)
+    fake.put("contacts", "7", {"email": "alice.nguyen@globex.com"}, modified_at=later)
+    fake.put(
+        "contacts",
+        "10",
+        {"email": "carol@initech.com", "associatedcompanyid": "102"},
+        modified_at=later,
+    )
+    fake.archive("contacts", "8", at=later)
+    fake.put("deals", "502", {"amount": "12000"}, modified_at=later)
+    harness.later()
+    run = harness.sync(connection)
+    assert run["status"] == "succeeded", run["error"]
+    counts = run["counts"]["contact"]
+    assert (counts["created"], counts["updated"], counts["deleted"]) == (1, 1, 1)
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_restored_record_reappears(harness: SyncHarness, fake: FakeHubSpot) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    fake.archive("companies", "102", at=T0 + timedelta(hours=1))
+    harness.sync(connection)
+    fake.restore("companies", "102", modified_at=T0 + timedelta(days=1))
+    harness.later()
+    assert harness.sync(connection)["counts"]["account"]["updated"] == 1
+    assert_database_equals_crm(harness, fake)
+
+
+def test_fifteen_thousand_contacts_sharing_one_timestamp(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    for n in range(15_000):
+        fake.put("contacts", str(1000 + n), {"email": f"c{n}@x.io"}, modified_at=T0)
+    run = harness.sync(connect(harness, fake))
+    assert run["counts"]["contact"]["created"] == 15_000
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_storm_of_429s_is_waited_out_as_retry_after_says(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    fake.rate_limit(3, retry_after=4.0)
+    assert harness.sync(connection)["status"] == "succeeded"
+    assert harness.sleeps[:3] == [4.0, 4.0, 4.0]
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_burst_of_5xx_is_retried(harness: SyncHarness, fake: FakeHubSpot) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    fake.server_error(3, status=502)
+    assert harness.sync(connection)["status"] == "succeeded"
+    assert_database_equals_crm(harness, fake)
+
+
+def test_an_expired_oauth_token_is_refreshed_mid_sync(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake, oauth=True)
+    fake.expire_token()
+    assert harness.sync(connection)["status"] == "succeeded"
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_truncated_body_is_retried_not_read_as_the_end(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    fake.truncate(1, path="/search")
+    assert harness.sync(connection)["status"] == "succeeded"
+    assert_database_equals_crm(harness, fake)
+
+
+def test_the_daily_limit_stops_the_run_resumably(harness: SyncHarness, fake: FakeHubSpot) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    fake.rate_limit(1, policy="DAILY", path="/search")
+    stopped = harness.sync(connection)
+    assert stopped["status"] == "partial"
+    harness.later()
+    assert harness.sync(connection)["status"] == "succeeded"
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_contact_removed_from_a_deal_without_a_deal_change_is_reconciled(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    fake.dissociate("deals", "501", "contacts", "8")
+    harness.later()
+    run = harness.sync(connection)
+    assert run["counts"]["opportunity_contact"]["deleted"] == 1
+    assert_database_equals_crm(harness, fake)
