@@ -19,11 +19,12 @@ $(TEST_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
-## Set up, migrate the embedded SQLite database, load the demo company if empty, and serve.
+## Set up, migrate the embedded SQLite database, load the demo company if empty, and serve the API
+## with the worker (sync jobs, queued runs) beside it.
 run: $(STAMP)
 	$(BIN)/commattr migrate
 	$(BIN)/commattr demo --if-empty
-	$(BIN)/commattr serve
+	$(BIN)/commattr worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(BIN)/commattr serve
 
 serve: $(STAMP)
 	$(BIN)/commattr serve

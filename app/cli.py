@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -84,9 +85,10 @@ def serve(
     typer.echo(f"community-attribution on {url}  (API docs: {url}/docs)")
     if DEMO_KEY_FILE.exists():
         typer.echo(f"demo workspace API key: {DEMO_KEY_FILE.read_text().strip()}")
+        today = system_clock().date()
         typer.echo(
             f'try: curl -H "Authorization: Bearer $(cat {DEMO_KEY_FILE})" '
-            f'"{url}/v1/reports/summary?from=2025-01-01&to=2025-12-31"'
+            f'"{url}/v1/reports/summary?from={today - timedelta(days=364)}&to={today}"'
         )
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
 

@@ -1,7 +1,7 @@
 """The connector protocol: a connector exposes streams; a stream yields pages of normalized records
 changed since a cursor, deletions marked. Connectors never touch the database.
 
-The sync engine (app/sync) owns the rules around it: it asks for records from ``cursor − overlap``,
+The sync engine (app/sync) owns the rules around it: it asks for records from ``cursor - overlap``,
 stores each page with its cursor in one transaction, and never stores a cursor later than the
 sync's start. A connector only has to read correctly: ``>=`` the given cursor, ordered by
 (modified_at, external_id), every record exactly as the CRM holds it.
