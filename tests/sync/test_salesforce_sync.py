@@ -441,3 +441,20 @@ def test_a_process_killed_between_pages_resumes_without_loss_or_duplicates(
     assert resumed["status"] == "succeeded"
     assert resumed["counts"]["account"]["created"] == 5
     assert_database_equals_crm(harness, fake)
+
+
+def test_members_are_resolved_again_for_synced_contacts(
+    harness: SyncHarness, fake: FakeSalesforce
+) -> None:
+    harness.api.post(
+        "/v1/members:batch",
+        json={"members": [{"external_id": "m-alice", "emails": ["alice@globex.com"]}]},
+    )
+    assert harness.api.get("/v1/members/m-alice").json()["links"] == []
+    ids = seed(fake)
+    harness.sync(connect(harness, fake))
+    member = harness.api.get("/v1/members/m-alice").json()
+    assert member["links"] == [
+        {"target": "contact", "external_id": to_18(ids["alice"]), "method": "email"}
+    ]
+    assert (member["account"], member["account_method"]) == (to_18(ids["globex"]), "contact")
