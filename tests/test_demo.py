@@ -35,6 +35,7 @@ from app.models import (
     Touchpoint,
     Workspace,
 )
+from app.reports.filters import ReportFilters
 from app.reports.service import summary
 from tests.conftest import DEFAULT_NOW, new_workspace
 
@@ -83,8 +84,10 @@ def _linear_figures(session: Session, workspace_id: int) -> dict[str, object]:
         session,
         workspace=workspace,
         run=run,
-        period_from=DEFAULT_NOW.date() - timedelta(days=600),
-        period_to=DEFAULT_NOW.date() + timedelta(days=400),
+        filters=ReportFilters(
+            period_from=DEFAULT_NOW.date() - timedelta(days=600),
+            period_to=DEFAULT_NOW.date() + timedelta(days=400),
+        ),
     )
     return figures.model_dump(exclude={"run_id"})
 

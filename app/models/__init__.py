@@ -12,7 +12,7 @@ from app.models.community import (
     Touchpoint,
 )
 from app.models.crm import Account, Contact, ExchangeRate, Lead, Opportunity, OpportunityContact
-from app.models.runs import AttributionRun, Credit, RunOpportunity
+from app.models.runs import AttributionRun, Credit, CreditRollup, RunOpportunity
 from app.models.sync import CrmConnection, SyncCursor, SyncJob, SyncRun
 from app.models.workspace import ApiKey, Workspace
 
@@ -25,6 +25,7 @@ __all__ = [
     "Category",
     "Contact",
     "Credit",
+    "CreditRollup",
     "CrmConnection",
     "ExchangeRate",
     "Lead",

@@ -38,9 +38,16 @@ class AttributionRun(Base):
 
 
 class RunOpportunity(Base):
-    """The opportunity as the run saw it; reports read this copy, so later syncs never move them."""
+    """The opportunity as the run saw it; reports read this copy, so later syncs never move them.
+
+    It also carries the opportunity's community credit per stage, so period summaries read one row
+    per opportunity instead of every credit."""
 
     __tablename__ = "run_opportunity"
+    __table_args__ = (
+        Index(None, "run_id", "created_date"),
+        Index(None, "run_id", "close_date"),
+    )
 
     run_id: Mapped[int] = mapped_column(
         Id, ForeignKey("attribution_run.id", ondelete="CASCADE"), primary_key=True
@@ -71,6 +78,18 @@ class RunOpportunity(Base):
     revenue_influenced: Mapped[bool] = mapped_column(Boolean)
     sourced: Mapped[bool] = mapped_column(Boolean)
     accelerated: Mapped[bool] = mapped_column(Boolean)
+    pipeline_attributed: Mapped[int] = mapped_column(
+        BigInteger, doc="community credit of the pipeline stage, minor units of `currency`"
+    )
+    revenue_attributed: Mapped[int] = mapped_column(
+        BigInteger, doc="community credit of the revenue stage, minor units of `currency`"
+    )
+    pipeline_attributed_any: Mapped[bool] = mapped_column(
+        Boolean, doc="community touches got a non-zero share of the pipeline stage"
+    )
+    revenue_attributed_any: Mapped[bool] = mapped_column(
+        Boolean, doc="community touches got a non-zero share of the revenue stage"
+    )
 
 
 class Credit(Base):
@@ -88,5 +107,25 @@ class Credit(Base):
     is_community: Mapped[bool] = mapped_column(Boolean)
     activity_type_id: Mapped[int] = mapped_column(Id)
     program_id: Mapped[int | None] = mapped_column(Id)
+    fraction: Mapped[float] = mapped_column(Float(53))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditRollup(Base):
+    """Credits of one run summed per stage, opportunity, activity type and program: what the
+    breakdown reports read (``touches`` counts the touches in the stage's window)."""
+
+    __tablename__ = "credit_rollup"
+    __table_args__ = (Index(None, "run_id", "stage", "opportunity_id"),)
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    run_id: Mapped[int] = mapped_column(Id, ForeignKey("attribution_run.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(8))
+    opportunity_id: Mapped[int] = mapped_column(Id)
+    activity_type_id: Mapped[int] = mapped_column(Id)
+    program_id: Mapped[int | None] = mapped_column(Id)
+    is_community: Mapped[bool] = mapped_column(Boolean)
+    touches: Mapped[int] = mapped_column(BigInteger)
     fraction: Mapped[float] = mapped_column(Float(53))
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -1,35 +1,166 @@
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.deps import ReadKey, SessionDep
 from app.reports import service
-from app.reports.schemas import Summary
+from app.reports.filters import FilterParams, filter_params
+from app.reports.periods import Interval
+from app.reports.rendering import FormatParam, header_columns, respond
+from app.reports.schemas import (
+    AccountBreakdown,
+    AccountRow,
+    Breakdown,
+    BreakdownRow,
+    Summary,
+    Timeseries,
+    TimeseriesRow,
+)
 from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
+RunParam = Annotated[
+    int | None, Query(description="Attribution run id; default: the latest run of `model`.")
+]
+ModelParam = Annotated[
+    str | None, Query(description="Model whose latest run to read (default linear).")
+]
+Filters = Annotated[FilterParams, Depends(filter_params)]
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with Accept: text/csv."},
+    304: {"description": "Not modified (If-None-Match matched the ETag)."},
+}
 
-@router.get(
-    "/summary", summary="Community-influenced, -sourced and -attributed pipeline and revenue"
-)
-def summary(
-    session: SessionDep,
-    principal: ReadKey,
-    period_from: Annotated[date, Query(alias="from", description="First local date, inclusive.")],
-    period_to: Annotated[date, Query(alias="to", description="Last local date, inclusive.")],
-    run: Annotated[
-        int | None, Query(description="Attribution run id; default: latest of model.")
-    ] = None,
-    model: Annotated[
-        str | None, Query(description="Model whose latest run to read (default linear).")
-    ] = None,
-) -> Summary:
+
+def _context(
+    session: Any, principal: Any, params: FilterParams, run: int | None, model: str | None
+) -> Any:
     workspace = get_workspace(session, principal.workspace_id)
     chosen = service.choose_run(session, workspace_id=workspace.id, run_id=run, model=model)
-    return service.summary(
-        session, workspace=workspace, run=chosen, period_from=period_from, period_to=period_to
+    filters = service.resolve_filters(session, workspace=workspace, params=params)
+    return workspace, chosen, filters
+
+
+@router.get(
+    "/summary",
+    summary="Community-influenced, -sourced, -accelerated and -attributed pipeline and revenue",
+    response_model=Summary,
+    responses=CSV_RESPONSES,
+)
+def summary(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    run: RunParam = None,
+    model: ModelParam = None,
+    output: FormatParam = None,
+) -> Response:
+    workspace, chosen, filters = _context(session, principal, params, run, model)
+    report = service.summary(session, workspace=workspace, run=chosen, filters=filters)
+    head = header_columns(report)
+    rows = [
+        {
+            **head,
+            "stage": stage,
+            "measure": measure,
+            **getattr(getattr(report, stage), measure).model_dump(),
+        }
+        for stage in ("pipeline", "revenue")
+        for measure in ("total", "influenced", "sourced", "accelerated", "attributed")
+    ]
+    columns = [*head, "stage", "measure", "amount_minor", "opportunities"]
+    return respond(request, output, report, rows, columns, "summary")
+
+
+def _breakdown_endpoint(
+    dimension: Literal["activity_type", "category", "program", "channel"],
+) -> Any:
+    def endpoint(
+        request: Request,
+        session: SessionDep,
+        principal: ReadKey,
+        params: Filters,
+        run: RunParam = None,
+        model: ModelParam = None,
+        output: FormatParam = None,
+    ) -> Response:
+        workspace, chosen, filters = _context(session, principal, params, run, model)
+        report = service.breakdown(
+            session, workspace=workspace, run=chosen, filters=filters, dimension=dimension
+        )
+        head = header_columns(report)
+        rows = [{**head, **row.model_dump()} for row in report.rows]
+        return respond(
+            request, output, report, rows, [*head, *BreakdownRow.model_fields], f"by-{dimension}"
+        )
+
+    return endpoint
+
+
+for _path, _dimension, _summary in (
+    ("/by-activity-type", "activity_type", "Pipeline and revenue by activity type"),
+    ("/by-category", "category", "Pipeline and revenue by SPACES category"),
+    ("/by-program", "program", "Pipeline, revenue, cost and ROI by program"),
+    ("/by-channel", "channel", "Community against marketing"),
+):
+    router.add_api_route(
+        _path,
+        _breakdown_endpoint(_dimension),  # type: ignore[arg-type]
+        methods=["GET"],
+        summary=_summary,
+        response_model=Breakdown,
+        responses=CSV_RESPONSES,
+    )
+
+
+@router.get(
+    "/by-account",
+    summary="Pipeline and revenue by account",
+    response_model=AccountBreakdown,
+    responses=CSV_RESPONSES,
+)
+def by_account(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    run: RunParam = None,
+    model: ModelParam = None,
+    output: FormatParam = None,
+) -> Response:
+    workspace, chosen, filters = _context(session, principal, params, run, model)
+    report = service.accounts(session, workspace=workspace, run=chosen, filters=filters)
+    head = header_columns(report)
+    rows = [{**head, **row.model_dump()} for row in report.rows]
+    return respond(request, output, report, rows, [*head, *AccountRow.model_fields], "by-account")
+
+
+@router.get(
+    "/timeseries",
+    summary="Pipeline and revenue per week, month or fiscal quarter",
+    response_model=Timeseries,
+    responses=CSV_RESPONSES,
+)
+def timeseries(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    interval: Annotated[Interval, Query(description="week, month or fiscal_quarter.")] = "month",
+    run: RunParam = None,
+    model: ModelParam = None,
+    output: FormatParam = None,
+) -> Response:
+    workspace, chosen, filters = _context(session, principal, params, run, model)
+    report = service.timeseries(
+        session, workspace=workspace, run=chosen, filters=filters, interval=interval
+    )
+    head = header_columns(report)
+    rows = [{**head, **row.model_dump(mode="json")} for row in report.rows]
+    return respond(
+        request, output, report, rows, [*head, *TimeseriesRow.model_fields], "timeseries"
     )

@@ -1,71 +1,169 @@
-"""Report SQL: sums of minor units grouped by the exchange rate they convert at."""
+"""Report SQL: sums of minor units grouped by the key asked for and by the exchange rate they
+convert at, so the service can convert exactly and round once per reported figure."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Credit
+from app.models import Account, ActivityType, Program
+from app.models import CreditRollup as CR
 from app.models import RunOpportunity as RO
+from app.reports.filters import STAGE_RATE, Stage
 
-STAGE_RATE = {"pipeline": RO.pipeline_rate, "revenue": RO.revenue_rate}
-FLAG = {
+# key, currency, rate, sum of minor units, number of opportunities
+Group = tuple[Any, str, Decimal | None, int, int]
+
+FLAGS: dict[str, dict[Stage, Any]] = {
     "influenced": {"pipeline": RO.pipeline_influenced, "revenue": RO.revenue_influenced},
     "sourced": {"pipeline": RO.sourced, "revenue": RO.sourced},
     "accelerated": {"pipeline": RO.accelerated, "revenue": RO.accelerated},
 }
+ATTRIBUTED = {"pipeline": RO.pipeline_attributed, "revenue": RO.revenue_attributed}
+ATTRIBUTED_ANY = {"pipeline": RO.pipeline_attributed_any, "revenue": RO.revenue_attributed_any}
+DATE_OF_STAGE = {"pipeline": RO.created_date, "revenue": RO.close_date}
 
-RateGroup = tuple[str, Decimal | None, int, int]  # currency, rate, sum of minor units, count
+BREAKDOWN_KEYS: dict[str, Any] = {
+    "activity_type": CR.activity_type_id,
+    "category": ActivityType.category,
+    "program": CR.program_id,
+    "channel": CR.is_community,
+}
 
 
-def stage_filter(
-    run_id: int, stage: str, period_from: date, period_to: date
-) -> ColumnElement[bool]:
-    """Pipeline: created in the period. Revenue: won and closed in the period. Negative amounts
-    are stored but excluded."""
-    valid_amount = or_(RO.amount.is_(None), RO.amount >= 0)
-    if stage == "pipeline":
-        return and_(
-            RO.run_id == run_id, valid_amount, RO.created_date.between(period_from, period_to)
-        )
-    return and_(
-        RO.run_id == run_id,
-        valid_amount,
-        RO.is_won.is_(True),
-        RO.close_date.between(period_from, period_to),
-    )
+def _groups(session: Session, query: Any, *, keyed: bool = True) -> list[Group]:
+    rows = session.execute(query)
+    if not keyed:
+        return [(None, c, r, int(a or 0), int(n)) for c, r, a, n in rows]
+    return [(k, c, r, int(a or 0), int(n)) for k, c, r, a, n in rows]
+
+
+def _keyed(key: Any, *columns: Any) -> tuple[Any, ...]:
+    return columns if key is None else (key, *columns)
 
 
 def opportunity_sums(
-    session: Session, where: ColumnElement[bool], stage: str, flag: Any
-) -> list[RateGroup]:
+    session: Session,
+    where: ColumnElement[bool],
+    stage: Stage,
+    *,
+    key: Any = None,
+    flag: Any = None,
+) -> list[Group]:
+    """Amounts and counts of the opportunities matching ``where`` (and ``flag``), by ``key``."""
     rate = STAGE_RATE[stage]
     query = (
-        select(RO.currency, rate, func.coalesce(func.sum(RO.amount), 0), func.count())
+        select(*_keyed(key, RO.currency, rate, func.sum(RO.amount), func.count()))
         .where(where)
-        .group_by(RO.currency, rate)
+        .group_by(*_keyed(key, RO.currency, rate))
     )
     if flag is not None:
         query = query.where(flag.is_(True))
-    return [(c, r, int(s or 0), int(n)) for c, r, s, n in session.execute(query)]
+    return _groups(session, query, keyed=key is not None)
 
 
-def attributed_sums(session: Session, where: ColumnElement[bool], stage: str) -> list[RateGroup]:
+def attributed_sums(
+    session: Session, where: ColumnElement[bool], stage: Stage, *, key: Any = None
+) -> list[Group]:
     """Community credit, and the number of opportunities where community got a non-zero share."""
     rate = STAGE_RATE[stage]
     query = (
         select(
+            *_keyed(
+                key,
+                RO.currency,
+                rate,
+                func.sum(ATTRIBUTED[stage]),
+                func.sum(case((ATTRIBUTED_ANY[stage].is_(True), 1), else_=0)),
+            )
+        )
+        .where(where)
+        .group_by(*_keyed(key, RO.currency, rate))
+    )
+    return _groups(session, query, keyed=key is not None)
+
+
+def _rollups(where: ColumnElement[bool], stage: Stage) -> Any:
+    return (
+        select()
+        .select_from(CR)
+        .join(RO, and_(RO.run_id == CR.run_id, RO.opportunity_id == CR.opportunity_id))
+        .join(ActivityType, ActivityType.id == CR.activity_type_id)
+        .where(where, CR.stage == stage)
+    )
+
+
+def touched_sums(
+    session: Session, where: ColumnElement[bool], stage: Stage, key_name: str
+) -> list[Group]:
+    """Per key: the opportunities with at least one touch of it in the stage's window (an
+    opportunity counts once per key, so these figures are not additive across keys)."""
+    key = BREAKDOWN_KEYS[key_name]
+    pairs = (
+        _rollups(where, stage)
+        .add_columns(key.label("key"), CR.opportunity_id)
+        .where(CR.touches > 0, key.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    rate = STAGE_RATE[stage]
+    query = (
+        select(pairs.c.key, RO.currency, rate, func.sum(RO.amount), func.count())
+        .select_from(pairs)
+        .join(RO, and_(RO.opportunity_id == pairs.c.opportunity_id, where))
+        .group_by(pairs.c.key, RO.currency, rate)
+    )
+    return _groups(session, query)
+
+
+def credited_sums(
+    session: Session, where: ColumnElement[bool], stage: Stage, key_name: str
+) -> list[Group]:
+    """Per key: the credit the model gives its touches (additive), and the opportunities where it
+    gets a non-zero share."""
+    key = BREAKDOWN_KEYS[key_name]
+    rate = STAGE_RATE[stage]
+    query = (
+        _rollups(where, stage)
+        .add_columns(
+            key,
             RO.currency,
             rate,
-            func.coalesce(func.sum(Credit.amount), 0),
-            func.count(func.distinct(Credit.opportunity_id)),
+            func.sum(CR.amount),
+            func.count(func.distinct(case((CR.fraction > 0, CR.opportunity_id)))),
         )
-        .join(Credit, and_(Credit.run_id == RO.run_id, Credit.opportunity_id == RO.opportunity_id))
-        .where(where, Credit.stage == stage, Credit.is_community.is_(True), Credit.fraction > 0)
-        .group_by(RO.currency, rate)
+        .where(key.is_not(None))
+        .group_by(key, RO.currency, rate)
     )
-    return [(c, r, int(s), int(n)) for c, r, s, n in session.execute(query)]
+    return _groups(session, query)
+
+
+def activity_types(session: Session, workspace_id: int) -> Sequence[ActivityType]:
+    return session.scalars(
+        select(ActivityType).where(ActivityType.workspace_id == workspace_id)
+    ).all()
+
+
+def programs(session: Session, workspace_id: int) -> Sequence[Program]:
+    return session.scalars(select(Program).where(Program.workspace_id == workspace_id)).all()
+
+
+def accounts(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    rows = session.execute(
+        select(Account.id, Account.external_id, Account.name).where(Account.id.in_(ids))
+    )
+    return {id_: (external_id, name) for id_, external_id, name in rows}
+
+
+def account_ids(session: Session, workspace_id: int, external_id: str) -> tuple[int, ...]:
+    return tuple(
+        session.scalars(
+            select(Account.id).where(
+                Account.workspace_id == workspace_id, Account.external_id == external_id
+            )
+        )
+    )

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Figure(BaseModel):
@@ -15,6 +16,16 @@ class Figure(BaseModel):
         description="Amounts in currencies with no rate on the date, by currency (minor units): "
         "reported apart, never summed.",
     )
+
+
+class ReportHeader(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+
+    run_id: int = Field(description="The attribution run the figures come from.")
+    model: str = Field(description="Its model.")
+    currency: str = Field(description="Reporting currency of every amount.")
+    period_from: date = Field(alias="from", description="First local date of the period.")
+    period_to: date = Field(alias="to", description="Last local date of the period.")
 
 
 class StageSummary(BaseModel):
@@ -33,13 +44,91 @@ class StageSummary(BaseModel):
     )
 
 
-class Summary(BaseModel):
-    run_id: int = Field(description="The attribution run the figures come from.")
-    model: str = Field(description="Its model.")
-    currency: str = Field(description="Reporting currency of every amount.")
-    period_from: date = Field(alias="from", description="First local date of the period.")
-    period_to: date = Field(alias="to", description="Last local date of the period.")
+class Summary(ReportHeader):
     pipeline: StageSummary = Field(description="Opportunities created in the period.")
     revenue: StageSummary = Field(description="Won opportunities closed in the period.")
 
-    model_config = {"populate_by_name": True, "protected_namespaces": ()}
+
+class BreakdownRow(BaseModel):
+    key: str = Field(description="Activity type key, category, program key or channel.")
+    name: str = Field(description="Display name.")
+    category: str | None = Field(None, description="SPACES category (activity types only).")
+    pipeline_influenced_minor: int = Field(
+        description="Pipeline of opportunities with a touch of this key in the window "
+        "(NON-ADDITIVE: an opportunity appears under every key that touched it)."
+    )
+    pipeline_influenced_opportunities: int = Field(description="Their count (non-additive).")
+    pipeline_attributed_minor: int = Field(description="Pipeline credit of this key (additive).")
+    pipeline_attributed_opportunities: int = Field(
+        description="Opportunities where this key gets a non-zero pipeline share."
+    )
+    revenue_influenced_minor: int = Field(
+        description="Revenue of won opportunities with a touch of this key (NON-ADDITIVE)."
+    )
+    revenue_influenced_opportunities: int = Field(description="Their count (non-additive).")
+    revenue_attributed_minor: int = Field(description="Revenue credit of this key (additive).")
+    revenue_attributed_opportunities: int = Field(
+        description="Won opportunities where this key gets a non-zero revenue share."
+    )
+    cost_minor: int | None = Field(
+        None, description="Programs: the program's whole cost in the reporting currency."
+    )
+    roi: float | None = Field(
+        None, description="Programs: (attributed revenue - cost) / cost; null without a cost."
+    )
+    revenue_multiple: float | None = Field(
+        None, description="Programs: attributed revenue / cost; null without a cost."
+    )
+
+
+class Breakdown(ReportHeader):
+    dimension: Literal["activity_type", "category", "program", "channel"] = Field(
+        description="What the rows are."
+    )
+    non_additive_columns: list[str] = Field(
+        description="Columns that must not be summed across rows."
+    )
+    rows: list[BreakdownRow] = Field(
+        description="One row per key, largest attributed revenue first."
+    )
+
+
+class AccountRow(BaseModel):
+    account_external_id: str | None = Field(description="The account's CRM id (null: none).")
+    account_name: str | None = Field(description="The account's name.")
+    pipeline_total_minor: int = Field(description="Pipeline created in the period.")
+    pipeline_influenced_minor: int = Field(description="Of which community-influenced.")
+    pipeline_attributed_minor: int = Field(description="Community credit of the pipeline.")
+    pipeline_opportunities: int = Field(description="Opportunities created in the period.")
+    revenue_total_minor: int = Field(description="Revenue won in the period.")
+    revenue_influenced_minor: int = Field(description="Of which community-influenced.")
+    revenue_attributed_minor: int = Field(description="Community credit of the revenue.")
+    revenue_opportunities: int = Field(description="Won opportunities closed in the period.")
+
+
+class AccountBreakdown(ReportHeader):
+    rows: list[AccountRow] = Field(description="One row per account, largest revenue first.")
+
+
+class TimeseriesRow(BaseModel):
+    bucket: str = Field(
+        description="Label: 2025-W07, 2025-02 or FY2026-Q1 (fiscal years are "
+        "named by the calendar year they end in)."
+    )
+    bucket_start: date = Field(description="First local date of the bucket.")
+    bucket_end: date = Field(description="Last local date of the bucket.")
+    pipeline_total_minor: int = Field(description="Pipeline created in the bucket.")
+    pipeline_influenced_minor: int = Field(description="Of which influenced.")
+    pipeline_sourced_minor: int = Field(description="Of which sourced.")
+    pipeline_attributed_minor: int = Field(description="Community credit of that pipeline.")
+    pipeline_opportunities: int = Field(description="Opportunities created in the bucket.")
+    revenue_total_minor: int = Field(description="Revenue won in the bucket.")
+    revenue_influenced_minor: int = Field(description="Of which influenced.")
+    revenue_sourced_minor: int = Field(description="Of which sourced.")
+    revenue_attributed_minor: int = Field(description="Community credit of that revenue.")
+    revenue_opportunities: int = Field(description="Won opportunities closed in the bucket.")
+
+
+class Timeseries(ReportHeader):
+    interval: Literal["week", "month", "fiscal_quarter"] = Field(description="Bucket size.")
+    rows: list[TimeseriesRow] = Field(description="Every bucket of the period, oldest first.")

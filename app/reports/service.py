@@ -1,18 +1,36 @@
-"""Report figures: exact sums converted to the reporting currency and rounded half up once."""
+"""Report figures: exact sums converted to the reporting currency and rounded half up once per
+reported figure (DESIGN.md section 3, Fine print)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, localcontext
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.currency import RateTable
 from app.exceptions import InvalidInput, NotFound
-from app.models import AttributionRun, Workspace
-from app.money import round_half_up
+from app.models import AttributionRun, Program, Workspace
+from app.models import RunOpportunity as RO
+from app.money import exponent, round_half_up
 from app.reports import repository
-from app.reports.repository import FLAG, RateGroup
-from app.reports.schemas import Figure, StageSummary, Summary
+from app.reports.filters import STAGES, FilterParams, ReportFilters, Stage
+from app.reports.periods import Interval, bucket_of, buckets
+from app.reports.repository import DATE_OF_STAGE, FLAGS, Group
+from app.reports.schemas import (
+    AccountBreakdown,
+    AccountRow,
+    Breakdown,
+    BreakdownRow,
+    Figure,
+    StageSummary,
+    Summary,
+    Timeseries,
+    TimeseriesRow,
+)
 from app.runs import repository as runs
 
 
@@ -22,8 +40,8 @@ def choose_run(
     """An explicit run, else the latest successful run of the model (default linear)."""
     if run_id is not None:
         run = runs.get_run(session, workspace_id, run_id)
-        if run is None:
-            raise NotFound(f"attribution run {run_id} not found")
+        if run is None or run.status != "succeeded":
+            raise NotFound(f"no finished attribution run {run_id}")
         return run
     model = model or "linear"
     run = runs.latest_run(session, workspace_id, model)
@@ -34,13 +52,33 @@ def choose_run(
     return run
 
 
-def to_figure(groups: list[RateGroup]) -> Figure:
+def resolve_filters(
+    session: Session, *, workspace: Workspace, params: FilterParams
+) -> ReportFilters:
+    if params.period_to < params.period_from:
+        raise InvalidInput.at(("query", "to"), "must not be before 'from'")
+    scale = exponent(workspace.reporting_currency)
+    return ReportFilters(
+        period_from=params.period_from,
+        period_to=params.period_to,
+        types=params.types,
+        pipelines=params.pipelines,
+        stages=params.stages,
+        account_ids=None
+        if params.account is None
+        else repository.account_ids(session, workspace.id, params.account),
+        amount_min=None if params.amount_min is None else int(params.amount_min.scaleb(scale)),
+        amount_max=None if params.amount_max is None else int(params.amount_max.scaleb(scale)),
+    )
+
+
+def to_figure(groups: Iterable[Group]) -> Figure:
     with localcontext() as context:
         context.prec = 60
         total = Decimal(0)
         unconverted: dict[str, int] = {}
         count = 0
-        for currency, rate, amount, opportunities in groups:
+        for _key, currency, rate, amount, opportunities in groups:
             count += opportunities
             if rate is None:
                 unconverted[currency] = unconverted.get(currency, 0) + amount
@@ -51,15 +89,32 @@ def to_figure(groups: list[RateGroup]) -> Figure:
         )
 
 
-def _stage(
-    session: Session, run: AttributionRun, stage: str, period: tuple[date, date]
+def by_key(groups: Iterable[Group]) -> dict[Any, Figure]:
+    grouped: dict[Any, list[Group]] = defaultdict(list)
+    for group in groups:
+        grouped[group[0]].append(group)
+    return {key: to_figure(rows) for key, rows in grouped.items()}
+
+
+def _header(run: AttributionRun, workspace: Workspace, filters: ReportFilters) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "model": run.model,
+        "currency": workspace.reporting_currency,
+        "period_from": filters.period_from,
+        "period_to": filters.period_to,
+    }
+
+
+def _stage_summary(
+    session: Session, run: AttributionRun, stage: Stage, filters: ReportFilters
 ) -> StageSummary:
-    where = repository.stage_filter(run.id, stage, *period)
-    total = to_figure(repository.opportunity_sums(session, where, stage, None))
+    where = filters.where(run.id, stage)
+    total = to_figure(repository.opportunity_sums(session, where, stage))
     attributed = to_figure(repository.attributed_sums(session, where, stage))
-    figures = {
-        name: to_figure(repository.opportunity_sums(session, where, stage, flags[stage]))
-        for name, flags in FLAG.items()
+    flagged = {
+        name: to_figure(repository.opportunity_sums(session, where, stage, flag=flags[stage]))
+        for name, flags in FLAGS.items()
     }
     return StageSummary(
         total=total,
@@ -67,27 +122,205 @@ def _stage(
         community_share=attributed.amount_minor / total.amount_minor
         if total.amount_minor
         else None,
-        **figures,
+        **flagged,
     )
 
 
 def summary(
+    session: Session, *, workspace: Workspace, run: AttributionRun, filters: ReportFilters
+) -> Summary:
+    return Summary(
+        **_header(run, workspace, filters),
+        pipeline=_stage_summary(session, run, "pipeline", filters),
+        revenue=_stage_summary(session, run, "revenue", filters),
+    )
+
+
+def _labels(session: Session, workspace: Workspace, dimension: str) -> dict[Any, dict[str, Any]]:
+    if dimension == "activity_type":
+        return {
+            t.id: {"key": t.key, "name": t.name, "category": str(t.category)}
+            for t in repository.activity_types(session, workspace.id)
+        }
+    if dimension == "program":
+        return {
+            p.id: {"key": p.key, "name": p.name} for p in repository.programs(session, workspace.id)
+        }
+    if dimension == "channel":
+        return {
+            True: {"key": "community", "name": "Community"},
+            False: {"key": "marketing", "name": "Marketing"},
+        }
+    return {}
+
+
+def _program_cost(program: Program, rates: RateTable) -> int | None:
+    """The whole cost in the reporting currency, converted at the program's start (or end) date."""
+    on = program.start_date or program.end_date
+    rate = rates.rate(program.currency, on) if on else rates.rate(program.currency, date.today())
+    return None if rate is None else round_half_up(Decimal(program.cost) * rate)
+
+
+def breakdown(
     session: Session,
     *,
     workspace: Workspace,
     run: AttributionRun,
-    period_from: date,
-    period_to: date,
-) -> Summary:
-    if period_to < period_from:
-        raise InvalidInput.at(("query", "to"), "must not be before 'from'")
-    period = (period_from, period_to)
-    return Summary(
-        run_id=run.id,
-        model=run.model,
-        currency=workspace.reporting_currency,
-        period_from=period_from,
-        period_to=period_to,
-        pipeline=_stage(session, run, "pipeline", period),
-        revenue=_stage(session, run, "revenue", period),
+    filters: ReportFilters,
+    dimension: str,
+) -> Breakdown:
+    columns: dict[Any, dict[str, Any]] = defaultdict(dict)
+    for stage in STAGES:
+        where = filters.where(run.id, stage)
+        for key, figure in by_key(
+            repository.touched_sums(session, where, stage, dimension)
+        ).items():
+            columns[key][f"{stage}_influenced_minor"] = figure.amount_minor
+            columns[key][f"{stage}_influenced_opportunities"] = figure.opportunities
+        for key, figure in by_key(
+            repository.credited_sums(session, where, stage, dimension)
+        ).items():
+            columns[key][f"{stage}_attributed_minor"] = figure.amount_minor
+            columns[key][f"{stage}_attributed_opportunities"] = figure.opportunities
+    labels = _labels(session, workspace, dimension)
+    costs = _program_costs(session, workspace) if dimension == "program" else {}
+    rows = [
+        _breakdown_row(labels.get(key, {"key": str(key), "name": str(key)}), values, costs.get(key))
+        for key, values in columns.items()
+    ]
+    if dimension == "program":
+        covered = set(columns)
+        rows += [
+            _breakdown_row(labels[key], {}, costs.get(key)) for key in labels if key not in covered
+        ]
+    rows.sort(
+        key=lambda row: (-row.revenue_attributed_minor, -row.pipeline_attributed_minor, row.key)
     )
+    return Breakdown(
+        **_header(run, workspace, filters),
+        dimension=dimension,
+        non_additive_columns=[
+            "pipeline_influenced_minor",
+            "pipeline_influenced_opportunities",
+            "revenue_influenced_minor",
+            "revenue_influenced_opportunities",
+        ],
+        rows=rows,
+    )
+
+
+def _program_costs(session: Session, workspace: Workspace) -> dict[int, int | None]:
+    rates = RateTable(runs.exchange_rates(session, workspace.id), workspace.reporting_currency)
+    return {p.id: _program_cost(p, rates) for p in repository.programs(session, workspace.id)}
+
+
+_ZERO_COLUMNS = {
+    f"{stage}_{measure}_{unit}": 0
+    for stage in STAGES
+    for measure in ("influenced", "attributed")
+    for unit in ("minor", "opportunities")
+}
+
+
+def _breakdown_row(label: dict[str, Any], values: dict[str, Any], cost: int | None) -> BreakdownRow:
+    row = BreakdownRow(**label, **{**_ZERO_COLUMNS, **values})
+    if cost:
+        revenue = Decimal(row.revenue_attributed_minor)
+        row.cost_minor = cost
+        row.roi = float((revenue - cost) / cost)
+        row.revenue_multiple = float(revenue / cost)
+    elif cost == 0:
+        row.cost_minor = 0
+    return row
+
+
+def accounts(
+    session: Session, *, workspace: Workspace, run: AttributionRun, filters: ReportFilters
+) -> AccountBreakdown:
+    values: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_ACCOUNT_COLUMNS, 0))
+    for stage in STAGES:
+        where = filters.where(run.id, stage)
+        measures = {
+            "total": repository.opportunity_sums(session, where, stage, key=RO.account_id),
+            "influenced": repository.opportunity_sums(
+                session, where, stage, key=RO.account_id, flag=FLAGS["influenced"][stage]
+            ),
+            "attributed": repository.attributed_sums(session, where, stage, key=RO.account_id),
+        }
+        for measure, groups in measures.items():
+            for key, figure in by_key(groups).items():
+                values[key][f"{stage}_{measure}_minor"] = figure.amount_minor
+                if measure == "total":
+                    values[key][f"{stage}_opportunities"] = figure.opportunities
+    names = repository.accounts(session, [k for k in values if k is not None])
+    rows = [
+        AccountRow(
+            account_external_id=names.get(key, (None, None))[0],
+            account_name=names.get(key, (None, None))[1],
+            **columns,
+        )
+        for key, columns in values.items()
+    ]
+    rows.sort(
+        key=lambda r: (-r.revenue_total_minor, -r.pipeline_total_minor, r.account_external_id or "")
+    )
+    return AccountBreakdown(**_header(run, workspace, filters), rows=rows)
+
+
+_ACCOUNT_COLUMNS = [
+    f"{stage}_{measure}"
+    for stage in STAGES
+    for measure in ("total_minor", "influenced_minor", "attributed_minor", "opportunities")
+]
+
+
+def timeseries(
+    session: Session,
+    *,
+    workspace: Workspace,
+    run: AttributionRun,
+    filters: ReportFilters,
+    interval: Interval,
+) -> Timeseries:
+    fiscal = workspace.fiscal_year_start_month
+    grouped: dict[tuple[str, str], list[Group]] = defaultdict(list)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for stage in STAGES:
+        where = filters.where(run.id, stage)
+        day = DATE_OF_STAGE[stage]
+        measures = {
+            "total": repository.opportunity_sums(session, where, stage, key=day),
+            "influenced": repository.opportunity_sums(
+                session, where, stage, key=day, flag=FLAGS["influenced"][stage]
+            ),
+            "sourced": repository.opportunity_sums(
+                session, where, stage, key=day, flag=FLAGS["sourced"][stage]
+            ),
+            "attributed": repository.attributed_sums(session, where, stage, key=day),
+        }
+        for measure, groups in measures.items():
+            for group in groups:
+                label = bucket_of(group[0], interval, fiscal)[0]
+                grouped[(label, f"{stage}_{measure}_minor")].append(group)
+                if measure == "total":
+                    counts[(label, f"{stage}_opportunities")] += group[4]
+    rows = []
+    for label, start, end in buckets(filters.period_from, filters.period_to, interval, fiscal):
+        columns = {
+            f"{stage}_{measure}_minor": to_figure(
+                grouped.get((label, f"{stage}_{measure}_minor"), [])
+            ).amount_minor
+            for stage in STAGES
+            for measure in ("total", "influenced", "sourced", "attributed")
+        }
+        rows.append(
+            TimeseriesRow(
+                bucket=label,
+                bucket_start=start,
+                bucket_end=end,
+                pipeline_opportunities=counts[(label, "pipeline_opportunities")],
+                revenue_opportunities=counts[(label, "revenue_opportunities")],
+                **columns,
+            )
+        )
+    return Timeseries(**_header(run, workspace, filters), interval=interval, rows=rows)

@@ -14,6 +14,7 @@ from app.models import (
     AttributionRun,
     Contact,
     Credit,
+    CreditRollup,
     ExchangeRate,
     Lead,
     Member,
@@ -177,6 +178,11 @@ def write_snapshot(session: Session, rows: list[dict[str, Any]], batch: int) -> 
 def write_credits(session: Session, rows: list[dict[str, Any]], batch: int) -> None:
     for start in range(0, len(rows), batch):
         session.execute(insert(Credit), rows[start : start + batch])
+
+
+def write_rollups(session: Session, rows: list[dict[str, Any]], batch: int) -> None:
+    for start in range(0, len(rows), batch):
+        session.execute(insert(CreditRollup), rows[start : start + batch])
 
 
 def get_run(session: Session, workspace_id: int, run_id: int) -> AttributionRun | None:

@@ -95,15 +95,21 @@ def execute_run(
     run.status = "succeeded"
     run.finished_at = now
     run.channel_summary = _channel_summary(result.channels)
+    credits = _credits_with_touch_attributes(result.credits, touches)
     flags = {row["opportunity_id"]: row for row in result.flags.iter_rows(named=True)}
+    attributed = _community_credit_by_opportunity(credits)
     repository.write_snapshot(
         session,
-        [_with_flags(row, run, flags.get(row["opportunity_id"])) for row in snapshot],
+        [
+            _with_results(
+                row, run, flags.get(row["opportunity_id"]), attributed.get(row["opportunity_id"])
+            )
+            for row in snapshot
+        ],
         settings.credit_insert_batch,
     )
-    repository.write_credits(
-        session, _credit_rows(result.credits, touches, run), settings.credit_insert_batch
-    )
+    repository.write_credits(session, _credit_rows(credits, run), settings.credit_insert_batch)
+    repository.write_rollups(session, _rollup_rows(credits, run), settings.credit_insert_batch)
     session.flush()
     return run
 
@@ -190,35 +196,88 @@ def _engine_touches(touches: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _with_flags(
-    row: dict[str, Any], run: AttributionRun, flags: dict[str, Any] | None
+def _with_results(
+    row: dict[str, Any],
+    run: AttributionRun,
+    flags: dict[str, Any] | None,
+    attributed: dict[str, Any] | None,
 ) -> dict[str, Any]:
     return {
         **row,
         "run_id": run.id,
         **{flag: bool(flags and flags[flag]) for flag in _FLAGS},
+        **{
+            column: (attributed or {}).get(column) or default
+            for column, default in _ATTRIBUTED_DEFAULTS.items()
+        },
     }
 
 
-def _credit_rows(
-    credits: pl.DataFrame, touches: pl.DataFrame, run: AttributionRun
-) -> list[dict[str, Any]]:
+_ATTRIBUTED_DEFAULTS: dict[str, Any] = {
+    "pipeline_attributed": 0,
+    "revenue_attributed": 0,
+    "pipeline_attributed_any": False,
+    "revenue_attributed_any": False,
+}
+
+
+def _credits_with_touch_attributes(credits: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
     attributes = touches.select(
         "touch_id", "is_community", "activity_type_id", "program_id"
     ).unique("touch_id")
+    return credits.join(attributes, on="touch_id", how="left")
+
+
+def _community_credit_by_opportunity(credits: pl.DataFrame) -> dict[int, dict[str, Any]]:
+    """Per opportunity and stage: community credit, and whether community got a non-zero share."""
+    community = credits.filter(pl.col("is_community"))
+    by_stage = community.group_by("opportunity_id").agg(
+        *(
+            expression
+            for stage in ("pipeline", "revenue")
+            for expression in (
+                pl.col("amount")
+                .filter(pl.col("stage") == stage)
+                .sum()
+                .alias(f"{stage}_attributed"),
+                (pl.col("fraction").filter(pl.col("stage") == stage) > 0)
+                .any()
+                .alias(f"{stage}_attributed_any"),
+            )
+        )
+    )
+    return {row["opportunity_id"]: row for row in by_stage.iter_rows(named=True)}
+
+
+def _credit_rows(credits: pl.DataFrame, run: AttributionRun) -> list[dict[str, Any]]:
+    return credits.select(
+        pl.lit(run.workspace_id).alias("workspace_id"),
+        pl.lit(run.id).alias("run_id"),
+        "stage",
+        "opportunity_id",
+        pl.col("touch_id").alias("touchpoint_id"),
+        "is_community",
+        "activity_type_id",
+        "program_id",
+        "fraction",
+        "amount",
+    ).to_dicts()
+
+
+def _rollup_rows(credits: pl.DataFrame, run: AttributionRun) -> list[dict[str, Any]]:
     return (
-        credits.join(attributes, on="touch_id", how="left")
+        credits.group_by(
+            "stage", "opportunity_id", "activity_type_id", "program_id", "is_community"
+        )
+        .agg(
+            pl.len().alias("touches"),
+            pl.col("fraction").sum(),
+            pl.col("amount").sum(),
+        )
         .select(
             pl.lit(run.workspace_id).alias("workspace_id"),
             pl.lit(run.id).alias("run_id"),
-            "stage",
-            "opportunity_id",
-            pl.col("touch_id").alias("touchpoint_id"),
-            "is_community",
-            "activity_type_id",
-            "program_id",
-            "fraction",
-            "amount",
+            pl.all(),
         )
         .to_dicts()
     )

@@ -68,6 +68,22 @@ def test_every_credit_matches(golden_api: Api, model: str) -> None:
         "/v1/reports/summary",
         params={**loader.expected()["summary"]["period"], "run": run["id"]},
     ).json()
+    programs = golden_api.get(
+        "/v1/reports/by-program",
+        params={**loader.expected()["summary"]["period"], "run": run["id"]},
+    ).json()["rows"]
+    got_programs = {row["key"]: row for row in programs}
+    for program, want_program in loader.expected()["summary"]["programs_revenue"][model].items():
+        got_program = got_programs[program]
+        assert (got_program["cost_minor"], got_program["revenue_attributed_minor"]) == (
+            want_program["cost_usd_cents"],
+            want_program["attributed_revenue_usd_cents"],
+        ), program
+        assert got_program["roi"] == pytest.approx(want_program["roi_float"], abs=1e-12)
+        assert got_program["revenue_multiple"] == pytest.approx(
+            want_program["revenue_multiple_float"], abs=1e-12
+        )
+
     for stage in ("pipeline", "revenue"):
         want_figure = loader.expected()["summary"][stage]["attributed"][model]
         got_figure = summary[stage]["attributed"]

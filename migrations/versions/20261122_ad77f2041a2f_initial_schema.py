@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3ee37575e46d
+Revision ID: ad77f2041a2f
 Revises:
-Create Date: 2026-11-22 16:05:05.197508
+Create Date: 2026-11-22 16:17:12.625020
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import app.models.base
 
-revision: str = "3ee37575e46d"
+revision: str = "ad77f2041a2f"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -461,6 +461,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_credit_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
+        "credit_rollup",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("stage", sa.String(length=8), nullable=False),
+        sa.Column(
+            "opportunity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "activity_type_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "program_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("is_community", sa.Boolean(), nullable=False),
+        sa.Column("touches", sa.BigInteger(), nullable=False),
+        sa.Column("fraction", sa.Float(precision=53), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["attribution_run.id"],
+            name=op.f("fk_credit_rollup_run_id_attribution_run"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspace.id"],
+            name=op.f("fk_credit_rollup_workspace_id_workspace"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_rollup")),
+    )
+    with op.batch_alter_table("credit_rollup", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_credit_rollup_run_id_stage_opportunity_id"),
+            ["run_id", "stage", "opportunity_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_credit_rollup_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "member_identity",
         sa.Column(
             "id",
@@ -806,6 +856,10 @@ def upgrade() -> None:
         sa.Column("revenue_influenced", sa.Boolean(), nullable=False),
         sa.Column("sourced", sa.Boolean(), nullable=False),
         sa.Column("accelerated", sa.Boolean(), nullable=False),
+        sa.Column("pipeline_attributed", sa.BigInteger(), nullable=False),
+        sa.Column("revenue_attributed", sa.BigInteger(), nullable=False),
+        sa.Column("pipeline_attributed_any", sa.Boolean(), nullable=False),
+        sa.Column("revenue_attributed_any", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["opportunity_id"],
             ["opportunity.id"],
@@ -829,6 +883,16 @@ def upgrade() -> None:
     with op.batch_alter_table("run_opportunity", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_run_opportunity_opportunity_id"), ["opportunity_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_run_opportunity_run_id_close_date"),
+            ["run_id", "close_date"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_run_opportunity_run_id_created_date"),
+            ["run_id", "created_date"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_run_opportunity_workspace_id"), ["workspace_id"], unique=False
@@ -1110,6 +1174,8 @@ def downgrade() -> None:
     op.drop_table("sync_run")
     with op.batch_alter_table("run_opportunity", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_run_opportunity_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_run_opportunity_run_id_created_date"))
+        batch_op.drop_index(batch_op.f("ix_run_opportunity_run_id_close_date"))
         batch_op.drop_index(batch_op.f("ix_run_opportunity_opportunity_id"))
 
     op.drop_table("run_opportunity")
@@ -1145,6 +1211,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_member_identity_member_id"))
 
     op.drop_table("member_identity")
+    with op.batch_alter_table("credit_rollup", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_rollup_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_credit_rollup_run_id_stage_opportunity_id"))
+
+    op.drop_table("credit_rollup")
     with op.batch_alter_table("credit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credit_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_credit_touchpoint_id"))

@@ -1,0 +1,109 @@
+"""The period and filters every report takes, and the SQL they become on a run's snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from sqlalchemy import ColumnElement, and_, or_, true
+
+from app.models import RunOpportunity as RO
+
+Stage = Literal["pipeline", "revenue"]
+STAGES: tuple[Stage, ...] = ("pipeline", "revenue")
+STAGE_RATE = {"pipeline": RO.pipeline_rate, "revenue": RO.revenue_rate}
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    period_from: date
+    period_to: date
+    types: tuple[str, ...] = ()
+    pipelines: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    account_ids: tuple[int, ...] | None = None  # None: any account
+    amount_min: int | None = None  # minor units of the reporting currency
+    amount_max: int | None = None
+
+    def where(self, run_id: int, stage: Stage) -> ColumnElement[bool]:
+        """Pipeline: created in the period. Revenue: won and closed in the period. Negative amounts
+        are stored but never reported."""
+        conditions: list[ColumnElement[bool]] = [
+            RO.run_id == run_id,
+            or_(RO.amount.is_(None), RO.amount >= 0),
+        ]
+        if stage == "pipeline":
+            conditions.append(RO.created_date.between(self.period_from, self.period_to))
+        else:
+            conditions += [
+                RO.is_won.is_(True),
+                RO.close_date.between(self.period_from, self.period_to),
+            ]
+        if self.types:
+            conditions.append(RO.type.in_(self.types))
+        if self.pipelines:
+            conditions.append(RO.pipeline.in_(self.pipelines))
+        if self.stages:
+            conditions.append(RO.stage_name.in_(self.stages))
+        if self.account_ids is not None:
+            conditions.append(RO.account_id.in_(self.account_ids))
+        converted: Any = RO.amount * STAGE_RATE[stage]
+        if self.amount_min is not None:
+            conditions.append(converted >= self.amount_min)
+        if self.amount_max is not None:
+            conditions.append(converted <= self.amount_max)
+        return and_(true(), *conditions)
+
+
+@dataclass(frozen=True)
+class FilterParams:
+    """The query string as given; the service turns it into ReportFilters (accounts, currency)."""
+
+    period_from: date
+    period_to: date
+    types: tuple[str, ...]
+    pipelines: tuple[str, ...]
+    stages: tuple[str, ...]
+    account: str | None
+    amount_min: Decimal | None
+    amount_max: Decimal | None
+
+
+def filter_params(
+    period_from: Annotated[date, Query(alias="from", description="First local date, inclusive.")],
+    period_to: Annotated[date, Query(alias="to", description="Last local date, inclusive.")],
+    opportunity_type: Annotated[
+        list[Literal["new_business", "expansion", "renewal", "other"]] | None,
+        Query(alias="type", description="Only these opportunity types (repeatable)."),
+    ] = None,
+    pipeline: Annotated[
+        list[str] | None, Query(description="Only these CRM pipelines (repeatable).")
+    ] = None,
+    stage: Annotated[
+        list[str] | None, Query(description="Only these CRM stages (repeatable).")
+    ] = None,
+    account: Annotated[
+        str | None, Query(description="Only this account (its CRM external_id).")
+    ] = None,
+    amount_min: Annotated[
+        Decimal | None,
+        Query(ge=0, description="Smallest amount, in the reporting currency (e.g. 10000)."),
+    ] = None,
+    amount_max: Annotated[
+        Decimal | None,
+        Query(ge=0, description="Largest amount, in the reporting currency."),
+    ] = None,
+) -> FilterParams:
+    return FilterParams(
+        period_from=period_from,
+        period_to=period_to,
+        types=tuple(opportunity_type or ()),
+        pipelines=tuple(pipeline or ()),
+        stages=tuple(stage or ()),
+        account=account,
+        amount_min=amount_min,
+        amount_max=amount_max,
+    )

@@ -1,0 +1,42 @@
+"""Report buckets: ISO weeks, calendar months and fiscal quarters of local dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Literal
+
+Interval = Literal["week", "month", "fiscal_quarter"]
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def bucket_of(day: date, interval: Interval, fiscal_start_month: int) -> tuple[str, date, date]:
+    """(label, first day, last day) of the bucket holding ``day``."""
+    if interval == "week":
+        start = day - timedelta(days=day.weekday())
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}", start, start + timedelta(days=6)
+    if interval == "month":
+        start = day.replace(day=1)
+        return f"{day:%Y-%m}", start, _add_months(start, 1) - timedelta(days=1)
+    months_in = (day.month - fiscal_start_month) % 12
+    start = _add_months(day.replace(day=1), -(months_in % 3))
+    fiscal_year_start = _add_months(day.replace(day=1), -months_in)
+    ends_in = fiscal_year_start.year + (1 if fiscal_start_month != 1 else 0)
+    label = f"FY{ends_in}-Q{months_in // 3 + 1}"
+    return label, start, _add_months(start, 3) - timedelta(days=1)
+
+
+def buckets(
+    first: date, last: date, interval: Interval, fiscal_start_month: int
+) -> Iterator[tuple[str, date, date]]:
+    """Every bucket touching [first, last], oldest first."""
+    day = first
+    while day <= last:
+        bucket = bucket_of(day, interval, fiscal_start_month)
+        yield bucket
+        day = bucket[2] + timedelta(days=1)
