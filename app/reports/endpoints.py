@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.deps import ReadKey, SessionDep
 from app.reports import service
-from app.reports.filters import FilterParams, filter_params
+from app.reports.filters import FilterParams, Stage, filter_params
 from app.reports.periods import Interval
 from app.reports.rendering import FormatParam, header_columns, respond
 from app.reports.schemas import (
@@ -14,6 +14,11 @@ from app.reports.schemas import (
     AccountRow,
     Breakdown,
     BreakdownRow,
+    Journey,
+    ModelComparison,
+    ModelComparisonReport,
+    OpportunityPage,
+    OpportunityRow,
     Summary,
     Timeseries,
     TimeseriesRow,
@@ -164,3 +169,86 @@ def timeseries(
     return respond(
         request, output, report, rows, [*head, *TimeseriesRow.model_fields], "timeseries"
     )
+
+
+@router.get(
+    "/opportunities",
+    summary="Opportunities with their amounts, flags and community credit, page by page",
+    response_model=OpportunityPage,
+    responses=CSV_RESPONSES,
+)
+def opportunities(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    basis: Annotated[
+        Stage, Query(description="pipeline: created in the period; revenue: won and closed in it.")
+    ] = "pipeline",
+    cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Most items per page.")] = 500,
+    run: RunParam = None,
+    model: ModelParam = None,
+    output: FormatParam = None,
+) -> Response:
+    workspace, chosen, filters = _context(session, principal, params, run, model)
+    page = service.opportunities(
+        session,
+        workspace=workspace,
+        run=chosen,
+        filters=filters,
+        basis=basis,
+        cursor=cursor,
+        limit=limit,
+    )
+    head = header_columns(page)
+    rows = [{**head, **row.model_dump(mode="json")} for row in page.items]
+    response = respond(
+        request, output, page, rows, [*head, *OpportunityRow.model_fields], "opportunities"
+    )
+    if page.next_cursor is not None:
+        response.headers["Link"] = (
+            f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+        )
+    return response
+
+
+@router.get(
+    "/opportunities/{opportunity_id}/journey",
+    summary="An opportunity's touches in order, with each one's credit, per stage",
+)
+def journey(
+    opportunity_id: int,
+    session: SessionDep,
+    principal: ReadKey,
+    run: RunParam = None,
+    model: ModelParam = None,
+) -> Journey:
+    chosen = service.choose_run(
+        session, workspace_id=principal.workspace_id, run_id=run, model=model
+    )
+    return service.journey(session, run=chosen, opportunity_id=opportunity_id)
+
+
+@router.get(
+    "/models/compare",
+    summary="Every model side by side for the same period and filters",
+    response_model=ModelComparisonReport,
+    responses=CSV_RESPONSES,
+)
+def compare_models(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    output: FormatParam = None,
+) -> Response:
+    workspace = get_workspace(session, principal.workspace_id)
+    filters = service.resolve_filters(session, workspace=workspace, params=params)
+    report = service.compare_models(session, workspace=workspace, filters=filters)
+    head = report.model_dump(
+        by_alias=True, mode="json", include={"currency", "period_from", "period_to"}
+    )
+    rows = [{**head, **row.model_dump(mode="json", exclude={"parameters"})} for row in report.rows]
+    columns = [*head, *(f for f in ModelComparison.model_fields if f != "parameters")]
+    return respond(request, output, report, rows, columns, "models-compare")

@@ -7,10 +7,20 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from app.models import Account, ActivityType, Program
+from app.models import (
+    Account,
+    ActivityType,
+    Contact,
+    Credit,
+    Lead,
+    Member,
+    Opportunity,
+    Program,
+    Touchpoint,
+)
 from app.models import CreditRollup as CR
 from app.models import RunOpportunity as RO
 from app.reports.filters import STAGE_RATE, Stage
@@ -164,6 +174,68 @@ def account_ids(session: Session, workspace_id: int, external_id: str) -> tuple[
         session.scalars(
             select(Account.id).where(
                 Account.workspace_id == workspace_id, Account.external_id == external_id
+            )
+        )
+    )
+
+
+def opportunity_page(
+    session: Session, where: ColumnElement[bool], *, after: int, limit: int
+) -> list[tuple[RO, Opportunity, Account | None]]:
+    rows = session.execute(
+        select(RO, Opportunity, Account)
+        .join(Opportunity, Opportunity.id == RO.opportunity_id)
+        .outerjoin(Account, Account.id == RO.account_id)
+        .where(where, RO.opportunity_id > after)
+        .order_by(RO.opportunity_id)
+        .limit(limit)
+    )
+    return [(ro, opportunity, account) for ro, opportunity, account in rows]
+
+
+def snapshot_of(
+    session: Session, run_id: int, opportunity_id: int
+) -> tuple[RO, Opportunity, Account | None] | None:
+    row = session.execute(
+        select(RO, Opportunity, Account)
+        .join(Opportunity, Opportunity.id == RO.opportunity_id)
+        .outerjoin(Account, Account.id == RO.account_id)
+        .where(RO.run_id == run_id, RO.opportunity_id == opportunity_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def journey(session: Session, run_id: int, opportunity_id: int) -> list[Any]:
+    """The run's credited touches of one opportunity with what a person reads about them."""
+    person = func.coalesce(
+        literal("member:") + Member.external_id,
+        literal("contact:") + Contact.external_id,
+        literal("lead:") + Lead.external_id,
+    )
+    return list(
+        session.execute(
+            select(
+                Credit.stage,
+                Touchpoint.source,
+                Touchpoint.external_id,
+                Touchpoint.occurred_at,
+                person,
+                ActivityType.key,
+                ActivityType.category,
+                Program.key,
+                Credit.is_community,
+                Credit.fraction,
+                Credit.amount,
+            )
+            .join(Touchpoint, Touchpoint.id == Credit.touchpoint_id)
+            .join(ActivityType, ActivityType.id == Touchpoint.activity_type_id)
+            .outerjoin(Program, Program.id == Touchpoint.program_id)
+            .outerjoin(Member, Member.id == Touchpoint.member_id)
+            .outerjoin(Contact, Contact.id == Touchpoint.contact_id)
+            .outerjoin(Lead, Lead.id == Touchpoint.lead_id)
+            .where(Credit.run_id == run_id, Credit.opportunity_id == opportunity_id)
+            .order_by(
+                Credit.stage, Touchpoint.occurred_at, Touchpoint.source, Touchpoint.external_id
             )
         )
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -132,3 +132,96 @@ class TimeseriesRow(BaseModel):
 class Timeseries(ReportHeader):
     interval: Literal["week", "month", "fiscal_quarter"] = Field(description="Bucket size.")
     rows: list[TimeseriesRow] = Field(description="Every bucket of the period, oldest first.")
+
+
+class OpportunityRow(BaseModel):
+    id: int = Field(description="The opportunity's id here (for its journey).")
+    source: str = Field(description="CRM source.")
+    external_id: str = Field(description="The opportunity's CRM id.")
+    name: str | None = Field(description="Opportunity name.")
+    account_external_id: str | None = Field(description="Its account's CRM id.")
+    account_name: str | None = Field(description="Its account's name.")
+    type: str = Field(description="new_business, expansion, renewal or other.")
+    stage_name: str | None = Field(description="CRM stage when the run looked.")
+    pipeline: str | None = Field(description="CRM pipeline.")
+    currency: str = Field(description="The opportunity's currency.")
+    amount_minor: int | None = Field(description="Amount in minor units of `currency`.")
+    amount_reporting_minor: int | None = Field(
+        description="Amount in the reporting currency at the basis stage's date (null: no rate)."
+    )
+    created_date: date = Field(description="Local creation date.")
+    close_date: date | None = Field(description="CRM close date.")
+    is_closed: bool = Field(description="Closed (won or lost).")
+    is_won: bool = Field(description="Closed won.")
+    pipeline_influenced: bool = Field(description="A community touch in the pipeline window.")
+    revenue_influenced: bool = Field(description="A community touch in the revenue window.")
+    sourced: bool = Field(description="The first pipeline-window touch is community.")
+    accelerated: bool = Field(description="A community touch after creation, up to the close.")
+    pipeline_attributed_minor: int = Field(
+        description="Community credit of the pipeline stage, minor units of `currency`."
+    )
+    revenue_attributed_minor: int = Field(
+        description="Community credit of the revenue stage, minor units of `currency`."
+    )
+
+
+class OpportunityPage(ReportHeader):
+    basis: Literal["pipeline", "revenue"] = Field(
+        description="pipeline: created in the period; revenue: won and closed in the period."
+    )
+    items: list[OpportunityRow] = Field(description="Opportunities, by id.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class JourneyTouch(BaseModel):
+    touchpoint_source: str = Field(description="Source of the touch.")
+    touchpoint_external_id: str = Field(description="The touch's id in its source.")
+    occurred_at: datetime = Field(description="When it happened (UTC).")
+    person: str = Field(description="member:<id>, contact:<id> or lead:<id> (CRM or member ids).")
+    activity_type: str = Field(description="Activity type key.")
+    category: str = Field(description="SPACES category or marketing.")
+    program: str | None = Field(description="Program key, if any.")
+    is_community: bool = Field(description="Whether it is a community touch.")
+    fraction: float = Field(description="Share of the stage's amount the model gives it.")
+    credit_minor: int = Field(description="Credit in minor units of the opportunity's currency.")
+
+
+class Journey(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    run_id: int = Field(description="The attribution run.")
+    model: str = Field(description="Its model.")
+    opportunity: OpportunityRow = Field(description="The opportunity as the run saw it.")
+    pipeline: list[JourneyTouch] = Field(description="Touches of the pipeline window, in order.")
+    revenue: list[JourneyTouch] = Field(
+        description="Touches of the revenue window, in order (empty unless won)."
+    )
+
+
+class ModelComparison(BaseModel):
+    model: str = Field(description="Attribution model.")
+    run_id: int = Field(description="Its latest run.")
+    parameters: dict[str, Any] = Field(description="Every parameter that run used.")
+    pipeline_attributed_minor: int = Field(description="Community-attributed pipeline.")
+    pipeline_attributed_opportunities: int = Field(
+        description="Opportunities with community credit."
+    )
+    revenue_attributed_minor: int = Field(description="Community-attributed revenue.")
+    revenue_attributed_opportunities: int = Field(
+        description="Won opportunities with community credit."
+    )
+    pipeline_share: float | None = Field(description="Attributed over total pipeline.")
+    revenue_share: float | None = Field(description="Attributed over total revenue.")
+
+
+class ModelComparisonReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    currency: str = Field(description="Reporting currency of every amount.")
+    period_from: date = Field(alias="from", description="First local date of the period.")
+    period_to: date = Field(alias="to", description="Last local date of the period.")
+    pipeline_total_minor: int = Field(description="All pipeline of the period (any model's run).")
+    revenue_total_minor: int = Field(description="All revenue of the period.")
+    rows: list[ModelComparison] = Field(description="One row per model that has a finished run.")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.currency import RateTable
 from app.exceptions import InvalidInput, NotFound
-from app.models import AttributionRun, Program, Workspace
+from app.models import Account, AttributionRun, Opportunity, Program, Workspace
 from app.models import RunOpportunity as RO
 from app.money import exponent, round_half_up
 from app.reports import repository
@@ -26,12 +26,19 @@ from app.reports.schemas import (
     Breakdown,
     BreakdownRow,
     Figure,
+    Journey,
+    JourneyTouch,
+    ModelComparison,
+    ModelComparisonReport,
+    OpportunityPage,
+    OpportunityRow,
     StageSummary,
     Summary,
     Timeseries,
     TimeseriesRow,
 )
 from app.runs import repository as runs
+from attribution import MODEL_NAMES
 
 
 def choose_run(
@@ -324,3 +331,131 @@ def timeseries(
             )
         )
     return Timeseries(**_header(run, workspace, filters), interval=interval, rows=rows)
+
+
+def _opportunity_row(
+    ro: RO, opportunity: Opportunity, account: Account | None, basis: Stage
+) -> OpportunityRow:
+    rate = ro.pipeline_rate if basis == "pipeline" else ro.revenue_rate
+    return OpportunityRow(
+        id=ro.opportunity_id,
+        source=opportunity.source,
+        external_id=opportunity.external_id,
+        name=opportunity.name,
+        account_external_id=account.external_id if account else None,
+        account_name=account.name if account else None,
+        type=ro.type,
+        stage_name=ro.stage_name,
+        pipeline=ro.pipeline,
+        currency=ro.currency,
+        amount_minor=ro.amount,
+        amount_reporting_minor=None
+        if ro.amount is None or rate is None
+        else round_half_up(Decimal(ro.amount) * rate),
+        created_date=ro.created_date,
+        close_date=ro.close_date,
+        is_closed=ro.is_closed,
+        is_won=ro.is_won,
+        pipeline_influenced=ro.pipeline_influenced,
+        revenue_influenced=ro.revenue_influenced,
+        sourced=ro.sourced,
+        accelerated=ro.accelerated,
+        pipeline_attributed_minor=ro.pipeline_attributed,
+        revenue_attributed_minor=ro.revenue_attributed,
+    )
+
+
+def opportunities(
+    session: Session,
+    *,
+    workspace: Workspace,
+    run: AttributionRun,
+    filters: ReportFilters,
+    basis: Stage,
+    cursor: int,
+    limit: int,
+) -> OpportunityPage:
+    rows = repository.opportunity_page(
+        session, filters.where(run.id, basis), after=cursor, limit=limit
+    )
+    return OpportunityPage(
+        **_header(run, workspace, filters),
+        basis=basis,
+        items=[_opportunity_row(*row, basis=basis) for row in rows],
+        next_cursor=str(rows[-1][0].opportunity_id) if len(rows) == limit else None,
+    )
+
+
+def journey(session: Session, *, run: AttributionRun, opportunity_id: int) -> Journey:
+    found = repository.snapshot_of(session, run.id, opportunity_id)
+    if found is None:
+        raise NotFound(f"opportunity {opportunity_id} is not in attribution run {run.id}")
+    touches: dict[str, list[JourneyTouch]] = {"pipeline": [], "revenue": []}
+    for (
+        stage,
+        source,
+        external_id,
+        occurred_at,
+        person,
+        activity,
+        category,
+        program,
+        community,
+        fraction,
+        amount,
+    ) in repository.journey(session, run.id, opportunity_id):
+        touches[stage].append(
+            JourneyTouch(
+                touchpoint_source=source,
+                touchpoint_external_id=external_id,
+                occurred_at=occurred_at,
+                person=person,
+                activity_type=activity,
+                category=str(category),
+                program=program,
+                is_community=community,
+                fraction=fraction,
+                credit_minor=amount,
+            )
+        )
+    return Journey(
+        run_id=run.id,
+        model=run.model,
+        opportunity=_opportunity_row(*found, basis="pipeline"),
+        pipeline=touches["pipeline"],
+        revenue=touches["revenue"],
+    )
+
+
+def compare_models(
+    session: Session, *, workspace: Workspace, filters: ReportFilters
+) -> ModelComparisonReport:
+    rows: list[ModelComparison] = []
+    totals = {"pipeline": 0, "revenue": 0}
+    for model in MODEL_NAMES:
+        run = runs.latest_run(session, workspace.id, model)
+        if run is None:
+            continue
+        figures = {stage: _stage_summary(session, run, stage, filters) for stage in STAGES}
+        totals = {stage: figures[stage].total.amount_minor for stage in STAGES}
+        rows.append(
+            ModelComparison(
+                model=model,
+                run_id=run.id,
+                parameters=run.parameters,
+                pipeline_attributed_minor=figures["pipeline"].attributed.amount_minor,
+                pipeline_attributed_opportunities=figures["pipeline"].attributed.opportunities,
+                revenue_attributed_minor=figures["revenue"].attributed.amount_minor,
+                revenue_attributed_opportunities=figures["revenue"].attributed.opportunities,
+                pipeline_share=figures["pipeline"].community_share,
+                revenue_share=figures["revenue"].community_share,
+            )
+        )
+    return ModelComparisonReport(
+        currency=workspace.reporting_currency,
+        period_from=filters.period_from,
+        period_to=filters.period_to,
+        pipeline_total_minor=totals["pipeline"],
+        revenue_total_minor=totals["revenue"],
+        rows=rows,
+    )

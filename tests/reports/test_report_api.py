@@ -163,3 +163,49 @@ def test_a_period_ending_before_it_starts_is_rejected(golden: Api) -> None:
     response = golden.get("/v1/reports/summary", params={"from": "2025-02-01", "to": "2025-01-01"})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "to"]
+
+
+def _all_opportunities(api: Api, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = "0"
+    while cursor is not None:
+        page = report(api, "opportunities", cursor=cursor, limit=5, **params)
+        items += page["items"]
+        cursor = page["next_cursor"]
+    return items
+
+
+def test_opportunities_page_through_every_one_of_the_period(golden: Api) -> None:
+    pipeline = _all_opportunities(golden)
+    assert sorted(o["external_id"] for o in pipeline) == [f"006-O{n:02d}" for n in range(1, 13)]
+    o09 = next(o for o in pipeline if o["external_id"] == "006-O09")
+    assert (o09["currency"], o09["amount_minor"], o09["amount_reporting_minor"]) == (
+        "EUR",
+        2_500_000,
+        2_724_500,
+    )
+    revenue = _all_opportunities(golden, basis="revenue")
+    assert len(revenue) == 7 and all(o["is_won"] for o in revenue)
+
+
+def test_a_journey_lists_each_stage_touches_with_their_credit(golden: Api) -> None:
+    o01 = next(o for o in _all_opportunities(golden) if o["external_id"] == "006-O01")
+    journey = golden.get(f"/v1/reports/opportunities/{o01['id']}/journey").json()
+    expected = loader.expected()["opportunities"]["006-O01"]["stages"]
+    for stage in ("pipeline", "revenue"):
+        assert [
+            (f"{t['touchpoint_source']}/{t['touchpoint_external_id']}", t["credit_minor"])
+            for t in journey[stage]
+        ] == [(c["touch"], c["cents"]) for c in expected[stage]["models"]["linear"]["credits"]]
+    assert journey["pipeline"][0]["person"] == "member:mem-alice"
+    assert journey["pipeline"][1]["person"] == "contact:003-ALICE"
+
+
+def test_models_compare_side_by_side(golden: Api) -> None:
+    loader.run(golden, "first_touch")
+    rows = {row["model"]: row for row in report(golden, "models/compare")["rows"]}
+    attributed = loader.expected()["summary"]["pipeline"]["attributed"]
+    assert {model: row["pipeline_attributed_minor"] for model, row in rows.items()} == {
+        "first_touch": attributed["first_touch"]["usd_cents"],
+        "linear": attributed["linear"]["usd_cents"],
+    }
