@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     sync_lease_seconds: int = Field(
         default=3600, ge=60, description="How long a sync run holds its connection's lock."
     )
+    run_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Superseded default runs that are not frozen are deleted after this many days.",
+    )
     worker_poll_seconds: float = Field(
         default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
     )

@@ -19,6 +19,7 @@ from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.members.endpoints import router as members_router
 from app.reports.endpoints import router as reports_router
+from app.runs.endpoints import defaults_router
 from app.runs.endpoints import router as runs_router
 from app.sync.endpoints import router as sync_router
 from app.touchpoints.endpoints import router as touchpoints_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         members_router,
         touchpoints_router,
         runs_router,
+        defaults_router,
         reports_router,
         connections_router,
         sync_router,

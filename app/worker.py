@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.db import transaction
-from app.models import AttributionRun, CrmConnection, Workspace
+from app.models import AttributionRun, CrmConnection, SyncRun, Workspace
 from app.runs import repository, service
+from app.runs.defaults import prune_superseded, queue_defaults
 from app.sync.factory import build_connector, field_mapping
 from app.sync.jobs import queue_due_jobs
 from app.sync.repository import claim_queued_sync_run
@@ -37,6 +38,13 @@ def run_next(factory: sessionmaker[Session], *, settings: Settings, clock: Clock
             service.execute_run(
                 session, workspace=workspace, run=run, now=clock(), settings=settings
             )
+            if run.is_default:
+                prune_superseded(
+                    session,
+                    run=run,
+                    retention=timedelta(days=settings.run_retention_days),
+                    now=clock(),
+                )
     except Exception as error:  # a failed run is recorded, and the worker goes on with the next
         log.exception("attribution run %s failed", run_id)
         with transaction(factory) as session:
@@ -67,7 +75,21 @@ def sync_next(
         now=clock(),
         lease=timedelta(seconds=settings.sync_lease_seconds),
     )
+    with transaction(factory) as session:
+        finished = session.get_one(SyncRun, run_id)
+        if _changed_records(finished):
+            workspace = session.get_one(Workspace, finished.workspace_id)
+            queue_defaults(session, workspace=workspace, now=clock())
     return run_id
+
+
+def _changed_records(run: SyncRun) -> bool:
+    """A sync that created, updated or deleted anything refreshes the default runs."""
+    return any(
+        counts.get(change, 0)
+        for counts in run.counts.values()
+        for change in ("created", "updated", "deleted")
+    )
 
 
 def drain(

@@ -12,7 +12,7 @@ from app.models.community import (
     Touchpoint,
 )
 from app.models.crm import Account, Contact, ExchangeRate, Lead, Opportunity, OpportunityContact
-from app.models.runs import AttributionRun, Credit, CreditRollup, RunOpportunity
+from app.models.runs import AttributionRun, Credit, CreditRollup, DefaultRun, RunOpportunity
 from app.models.sync import CrmConnection, SyncCursor, SyncJob, SyncRun
 from app.models.workspace import ApiKey, Workspace
 
@@ -27,6 +27,7 @@ __all__ = [
     "Credit",
     "CreditRollup",
     "CrmConnection",
+    "DefaultRun",
     "ExchangeRate",
     "Lead",
     "LinkMethod",

@@ -35,6 +35,24 @@ class AttributionRun(Base):
     finished_at: Mapped[datetime | None]
     channel_summary: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(String(2000))
+    is_default: Mapped[bool] = mapped_column(
+        Boolean, default=False, doc="queued from the workspace's default runs"
+    )
+    frozen_from: Mapped[date | None] = mapped_column(Date, doc="figure of record from this date")
+    frozen_to: Mapped[date | None] = mapped_column(Date, doc="figure of record to this date")
+    frozen_at: Mapped[datetime | None]
+    frozen_note: Mapped[str | None] = mapped_column(String(500))
+
+
+class DefaultRun(Base):
+    """A run the workspace keeps fresh: queued again after every sync that changed records."""
+
+    __tablename__ = "default_run"
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    request: Mapped[dict[str, Any]] = mapped_column(doc="the POST /v1/attribution-runs body")
+    created_at: Mapped[datetime]
 
 
 class RunOpportunity(Base):

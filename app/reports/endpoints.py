@@ -44,7 +44,13 @@ def _context(
     session: Any, principal: Any, params: FilterParams, run: int | None, model: str | None
 ) -> Any:
     workspace = get_workspace(session, principal.workspace_id)
-    chosen = service.choose_run(session, workspace_id=workspace.id, run_id=run, model=model)
+    chosen = service.choose_run(
+        session,
+        workspace_id=workspace.id,
+        run_id=run,
+        model=model,
+        period=(params.period_from, params.period_to),
+    )
     filters = service.resolve_filters(session, workspace=workspace, params=params)
     return workspace, chosen, filters
 

@@ -38,20 +38,36 @@ from app.reports.schemas import (
     TimeseriesRow,
 )
 from app.runs import repository as runs
+from app.runs.freeze import frozen_covering
 from attribution import MODEL_NAMES
 
 
 def choose_run(
-    session: Session, *, workspace_id: int, run_id: int | None, model: str | None
+    session: Session,
+    *,
+    workspace_id: int,
+    run_id: int | None,
+    model: str | None,
+    period: tuple[date, date] | None = None,
 ) -> AttributionRun:
-    """An explicit run, else the latest successful run of the model (default linear)."""
+    """An explicit run; else, for the model (default linear), the frozen run covering the period,
+    else its latest default run, else its latest run."""
     if run_id is not None:
         run = runs.get_run(session, workspace_id, run_id)
         if run is None or run.status != "succeeded":
             raise NotFound(f"no finished attribution run {run_id}")
         return run
     model = model or "linear"
-    run = runs.latest_run(session, workspace_id, model)
+    frozen = (
+        frozen_covering(session, workspace_id=workspace_id, model=model, period=period)
+        if period
+        else None
+    )
+    if frozen is not None:
+        return frozen
+    run = runs.latest_run(session, workspace_id, model, default_only=True) or runs.latest_run(
+        session, workspace_id, model
+    )
     if run is None:
         raise NotFound(
             f"no successful attribution run of model '{model}': POST /v1/attribution-runs"

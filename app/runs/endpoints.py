@@ -4,9 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
-from app.runs import repository, service
-from app.runs.schemas import CreditPage, RunCreate, RunOpportunityPage, RunOut
+from app.deps import AdminKey, ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.runs import defaults, diff, freeze, repository, service
+from app.runs.schemas import (
+    CreditPage,
+    DefaultRuns,
+    FreezeRequest,
+    RunCreate,
+    RunDiff,
+    RunOpportunityPage,
+    RunOut,
+)
 from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1/attribution-runs", tags=["attribution runs"])
@@ -78,3 +86,48 @@ def list_run_opportunities(
 ) -> RunOpportunityPage:
     run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     return service.snapshot(session, run=run, cursor=cursor, limit=limit)
+
+
+@router.post("/{run_id}/freeze", summary="Make a run the figure of record for a period")
+def freeze_run(
+    run_id: int, body: FreezeRequest, session: SessionDep, clock: ClockDep, principal: AdminKey
+) -> RunOut:
+    """Reports asked for its model over a period inside this one read this run from now on."""
+    run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
+    return RunOut.model_validate(freeze.freeze(session, run=run, body=body, now=clock()))
+
+
+@router.delete("/{run_id}/freeze", summary="Stop a run being the figure of record")
+def unfreeze_run(run_id: int, session: SessionDep, principal: AdminKey) -> RunOut:
+    run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
+    return RunOut.model_validate(freeze.unfreeze(session, run=run))
+
+
+@router.get(
+    "/{run_a}/diff/{run_b}", summary="Opportunities whose credit changed between two runs, and why"
+)
+def diff_runs(run_a: int, run_b: int, session: SessionDep, principal: ReadKey) -> RunDiff:
+    earlier = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_a)
+    later = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_b)
+    return diff.diff(session, earlier=earlier, later=later)
+
+
+defaults_router = APIRouter(prefix="/v1/workspace/default-runs", tags=["attribution runs"])
+
+
+@defaults_router.get("", summary="The runs refreshed after every sync")
+def read_default_runs(session: SessionDep, principal: ReadKey) -> DefaultRuns:
+    return DefaultRuns(runs=defaults.defaults_of(session, principal.workspace_id))
+
+
+@defaults_router.put("", summary="Set the runs refreshed after every sync")
+def set_default_runs(
+    body: DefaultRuns, session: SessionDep, clock: ClockDep, principal: AdminKey
+) -> DefaultRuns:
+    """Each is queued for the worker after a sync that changed records, and supersedes the older
+    run of the same request (kept while frozen, pruned after the retention otherwise)."""
+    return DefaultRuns(
+        runs=defaults.set_defaults(
+            session, workspace_id=principal.workspace_id, runs=body.runs, now=clock()
+        )
+    )

@@ -193,17 +193,17 @@ def get_run(session: Session, workspace_id: int, run_id: int) -> AttributionRun 
     )
 
 
-def latest_run(session: Session, workspace_id: int, model: str) -> AttributionRun | None:
-    return session.scalar(
-        select(AttributionRun)
-        .where(
-            AttributionRun.workspace_id == workspace_id,
-            AttributionRun.model == model,
-            AttributionRun.status == "succeeded",
-        )
-        .order_by(AttributionRun.id.desc())
-        .limit(1)
+def latest_run(
+    session: Session, workspace_id: int, model: str, *, default_only: bool = False
+) -> AttributionRun | None:
+    query = select(AttributionRun).where(
+        AttributionRun.workspace_id == workspace_id,
+        AttributionRun.model == model,
+        AttributionRun.status == "succeeded",
     )
+    if default_only:
+        query = query.where(AttributionRun.is_default.is_(True))
+    return session.scalar(query.order_by(AttributionRun.id.desc()).limit(1))
 
 
 def list_runs(session: Session, workspace_id: int, limit: int) -> Sequence[AttributionRun]:

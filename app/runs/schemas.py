@@ -49,6 +49,11 @@ class RunOut(BaseModel):
         description="Data-driven models: removal effects or Shapley values per channel."
     )
     error: str | None = Field(description="Why a failed run failed.")
+    is_default: bool = Field(description="Queued from the workspace's default runs.")
+    frozen_from: date | None = Field(description="Figure of record from this local date.")
+    frozen_to: date | None = Field(description="Figure of record to this local date.")
+    frozen_at: datetime | None = Field(description="When it was frozen.")
+    frozen_note: str | None = Field(description="Why it was frozen.")
 
 
 class CreditOut(BaseModel):
@@ -89,4 +94,52 @@ class RunOpportunityPage(BaseModel):
     items: list[RunOpportunityOut] = Field(description="Opportunities of the run.")
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class FreezeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    period_from: date = Field(
+        alias="from", description="First local date it is the figure of record for."
+    )
+    period_to: date = Field(
+        alias="to", description="Last local date it is the figure of record for."
+    )
+    note: str | None = Field(None, max_length=500, description="Why, e.g. 'Q3 board deck'.")
+
+
+class DefaultRuns(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[RunCreate] = Field(
+        max_length=20, description="Runs refreshed after every sync that changes records."
+    )
+
+
+class OpportunityDiff(BaseModel):
+    source: str = Field(description="CRM source of the opportunity.")
+    external_id: str = Field(description="The opportunity's CRM id.")
+    currency: str = Field(description="Currency of the amounts below.")
+    pipeline_attributed_before: int | None = Field(
+        description="Community pipeline credit in run a."
+    )
+    pipeline_attributed_after: int | None = Field(description="Community pipeline credit in run b.")
+    revenue_attributed_before: int | None = Field(description="Community revenue credit in run a.")
+    revenue_attributed_after: int | None = Field(description="Community revenue credit in run b.")
+    flags_changed: list[str] = Field(description="Flags that differ (influenced, sourced, ...).")
+    reasons: list[str] = Field(
+        description="Why: parameters, crm_change:<field>, new_touches, identity_links, "
+        "removed_touches, new_opportunity, removed_opportunity."
+    )
+
+
+class RunDiff(BaseModel):
+    run_a: int = Field(description="The earlier run.")
+    run_b: int = Field(description="The later run.")
+    parameters_changed: dict[str, Any] = Field(
+        description="Parameters that differ: name -> [value in a, value in b]."
+    )
+    opportunities: list[OpportunityDiff] = Field(
+        description="Opportunities whose credit or flags changed, with why."
     )
