@@ -14,6 +14,7 @@ from app.catalog.endpoints import router as catalog_router
 from app.clock import Clock, system_clock
 from app.config import Settings
 from app.connections.endpoints import router as connections_router
+from app.crm.endpoints import rates_router
 from app.crm.endpoints import router as crm_router
 from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         workspace_router,
         catalog_router,
         crm_router,
+        rates_router,
         members_router,
         touchpoints_router,
         runs_router,

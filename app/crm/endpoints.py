@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.crm import service
-from app.crm.schemas import CrmImport, ImportCounts
-from app.deps import ClockDep, SessionDep, WriteKey
+from app.crm.schemas import CrmImport, ExchangeRates, ImportCounts
+from app.deps import ClockDep, ReadKey, SessionDep, WriteKey
 from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
@@ -17,3 +17,24 @@ def import_crm_records(
     """Upserts by (source, external_id); every reference is checked before anything is written."""
     workspace = get_workspace(session, principal.workspace_id)
     return service.import_records(session, workspace=workspace, body=body, now=clock())
+
+
+rates_router = APIRouter(prefix="/v1/exchange-rates", tags=["crm"])
+
+
+@rates_router.put("", summary="Load dated exchange rates to the reporting currency")
+def load_exchange_rates(
+    body: ExchangeRates, session: SessionDep, principal: WriteKey
+) -> ExchangeRates:
+    """Pipeline converts at the local creation date, revenue at the close date; both ends of a
+    rate's range are inclusive. Runs copy the rates they used, so past runs never move."""
+    workspace = get_workspace(session, principal.workspace_id)
+    return ExchangeRates(
+        rates=service.load_exchange_rates(session, workspace=workspace, rates=body.rates)
+    )
+
+
+@rates_router.get("", summary="List the exchange rates")
+def list_exchange_rates(session: SessionDep, principal: ReadKey) -> ExchangeRates:
+    workspace = get_workspace(session, principal.workspace_id)
+    return ExchangeRates(rates=service.exchange_rates(session, workspace=workspace))

@@ -146,3 +146,13 @@ class ImportCounts(BaseModel):
     campaign_members: int = Field(description="Campaign touchpoints written.")
     exchange_rates: int = Field(description="Exchange rates written.")
     members_resolved: int = Field(description="Members whose links were recomputed.")
+
+
+class ExchangeRates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rates: list[ExchangeRateIn] = Field(
+        max_length=10_000,
+        description="Dated rates to the reporting currency; a rate replaces the one of the same "
+        "currency and valid_from; ranges of one currency may not overlap.",
+    )

@@ -137,19 +137,7 @@ def import_records(
         workspace_id=workspace.id,
         source=source,
     )
-    repository.write_exchange_rates(
-        session,
-        [
-            {
-                "workspace_id": workspace.id,
-                "currency": r.currency,
-                "rate": r.rate,
-                "valid_from": r.valid_from,
-                "valid_to": r.valid_to,
-            }
-            for r in body.exchange_rates
-        ],
-    )
+    _write_exchange_rates(session, workspace, body.exchange_rates)
     session.flush()
     resolution = resolve_members(session, workspace=workspace)
     campaign = (
@@ -172,6 +160,46 @@ def import_records(
         campaign_members=campaign.stored if campaign else 0,
         exchange_rates=len(body.exchange_rates),
         members_resolved=resolution.members,
+    )
+
+
+def load_exchange_rates(
+    session: Session, *, workspace: Workspace, rates: list[ExchangeRateIn]
+) -> list[ExchangeRateIn]:
+    """Upsert dated rates by (currency, valid_from); the result may have no overlaps."""
+    _check_exchange_rates(session, workspace, rates, loc=("body", "rates"))
+    _write_exchange_rates(session, workspace, rates)
+    return exchange_rates(session, workspace=workspace)
+
+
+def exchange_rates(session: Session, *, workspace: Workspace) -> list[ExchangeRateIn]:
+    return [
+        ExchangeRateIn(
+            currency=r.currency,
+            to=workspace.reporting_currency,
+            rate=r.rate,
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+        )
+        for r in repository.exchange_rates(session, workspace.id)
+    ]
+
+
+def _write_exchange_rates(
+    session: Session, workspace: Workspace, rates: list[ExchangeRateIn]
+) -> None:
+    repository.write_exchange_rates(
+        session,
+        [
+            {
+                "workspace_id": workspace.id,
+                "currency": r.currency,
+                "rate": r.rate,
+                "valid_from": r.valid_from,
+                "valid_to": r.valid_to,
+            }
+            for r in rates
+        ],
     )
 
 
@@ -248,7 +276,10 @@ class _Span(NamedTuple):
 
 
 def _check_exchange_rates(
-    session: Session, workspace: Workspace, rates: list[ExchangeRateIn]
+    session: Session,
+    workspace: Workspace,
+    rates: list[ExchangeRateIn],
+    loc: tuple[str, ...] = ("body", "exchange_rates"),
 ) -> None:
     """Rates convert to the reporting currency, and one currency's date ranges never overlap."""
     spans: dict[str, dict[date, _Span]] = defaultdict(dict)
@@ -257,7 +288,7 @@ def _check_exchange_rates(
     for row, rate in enumerate(rates):
         if rate.to != workspace.reporting_currency:
             raise InvalidInput.at(
-                ("body", "exchange_rates", row, "to"),
+                (*loc, row, "to"),
                 f"rates must convert to the reporting currency {workspace.reporting_currency}",
             )
         spans[rate.currency][rate.valid_from] = _Span(rate.valid_from, rate.valid_to, row)
@@ -267,6 +298,6 @@ def _check_exchange_rates(
             if after.valid_from <= before.valid_to:
                 culprit = after.row if after.row is not None else before.row
                 raise InvalidInput.at(
-                    ("body", "exchange_rates", culprit or 0, "valid_from"),
+                    (*loc, culprit or 0, "valid_from"),
                     f"overlaps the rate valid from {before.valid_from} to {before.valid_to}",
                 )

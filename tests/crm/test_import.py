@@ -101,3 +101,35 @@ def test_a_won_opportunity_must_be_closed(api: Api) -> None:
     )
     assert response.status_code == 422
     assert "is_won" in response.json()["detail"][0]["msg"]
+
+
+def test_exchange_rates_load_and_list(api: Api) -> None:
+    rates = [
+        {
+            "currency": "EUR",
+            "to": "USD",
+            "rate": "1.0898",
+            "valid_from": "2024-10-01",
+            "valid_to": "2024-10-31",
+        },
+        {
+            "currency": "EUR",
+            "to": "USD",
+            "rate": "1.0632",
+            "valid_from": "2024-11-01",
+            "valid_to": "2024-11-30",
+        },
+    ]
+    response = api.put("/v1/exchange-rates", json={"rates": rates})
+    assert response.status_code == 200, response.text
+    assert [
+        (r["currency"], r["rate"], r["valid_from"])
+        for r in api.get("/v1/exchange-rates").json()["rates"]
+    ] == [
+        ("EUR", "1.089800000000", "2024-10-01"),
+        ("EUR", "1.063200000000", "2024-11-01"),
+    ]
+    overlapping = {**rates[0], "valid_from": "2024-11-15", "valid_to": "2024-12-15"}
+    rejected = api.put("/v1/exchange-rates", json={"rates": [overlapping]})
+    assert rejected.status_code == 422
+    assert rejected.json()["detail"][0]["loc"] == ["body", "rates", 0, "valid_from"]
