@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 import polars as pl
 
 from . import _models
@@ -15,10 +16,10 @@ from ._channels import global_allocation, split_by_channel_value
 from ._journeys import Journeys, PreparedJourneys
 from ._markov import fit_markov
 from ._params import resolve_parameters
-from ._rounding import equal_split, exact_split, largest_remainder
+from ._rounding import equal_split, largest_remainder, to_one_touch
 from ._settings import ModelSpec
 from ._shapley import fit_shapley
-from ._types import FloatArray
+from ._types import FloatArray, IntArray
 
 STAGES = ("pipeline", "revenue")
 _PARALLEL_ELEMENTS = 200_000
@@ -100,25 +101,40 @@ def _fractions(
     return split_by_channel_value(journeys, codes, channel_values)
 
 
-def _credits(
-    prepared: PreparedJourneys, journeys: Journeys, stage: str, name: str, fraction: FloatArray
-) -> pl.DataFrame:
-    journey_amount = prepared.amount[journeys.opp]
-    if name in ("first_touch", "last_touch"):
-        amount = exact_split(fraction, journeys, journey_amount)
-    elif name == "linear":
-        amount = equal_split(journeys, journey_amount)
-    else:
-        amount = largest_remainder(fraction, journeys, journey_amount)
-    return pl.DataFrame(
+def _credit_keys(prepared: PreparedJourneys, stage: str, journeys: Journeys) -> pl.DataFrame:
+    """The stage, opportunity and touch columns of a stage's credits, built once per run.
+
+    Every model's credits share these columns (Polars columns are immutable and shared).
+    """
+    key = f"credit_keys:{stage}"
+    cached = prepared.memo.get(key)
+    if isinstance(cached, pl.DataFrame):
+        return cached
+    keys = pl.DataFrame(
         {
-            "opportunity_id": prepared.opportunity_id[journeys.opp][journeys.seg],
+            "stage": pl.repeat(stage, journeys.n_elements, dtype=pl.String, eager=True),
+            "opportunity_id": np.repeat(prepared.opportunity_id[journeys.opp], journeys.lengths),
             "touch_id": prepared.touch_id[journeys.element],
-            "fraction": fraction,
-            "amount": amount,
         },
-        schema={k: v for k, v in CREDITS_SCHEMA.items() if k != "stage"},
-    ).select(pl.lit(stage, dtype=pl.String).alias("stage"), pl.all())
+        schema={
+            k: v for k, v in CREDITS_SCHEMA.items() if k in ("stage", "opportunity_id", "touch_id")
+        },
+    )
+    prepared.memo[key] = keys
+    return keys
+
+
+def _amounts(
+    prepared: PreparedJourneys, journeys: Journeys, name: str, fraction: FloatArray
+) -> IntArray:
+    journey_amount = prepared.amount[journeys.opp]
+    if name == "first_touch":
+        return to_one_touch(journeys, journey_amount, journeys.starts)
+    if name == "last_touch":
+        return to_one_touch(journeys, journey_amount, journeys.ends)
+    if name == "linear":
+        return equal_split(journeys, journey_amount)
+    return largest_remainder(fraction, journeys, journey_amount)
 
 
 def _channel_frame(
@@ -175,18 +191,20 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
             shapley.total_value,
         )
 
-    tasks = [
-        (stage, part)
-        for stage in STAGES
-        for part in (prepared.pipeline if stage == "pipeline" else prepared.revenue).split(
-            _parts(prepared)
-        )
-    ]
+    stages = {"pipeline": prepared.pipeline, "revenue": prepared.revenue}
+    parts = _parts(prepared)
+    tasks = [(stage, part) for stage, journeys in stages.items() for part in journeys.split(parts)]
+    keys = {stage: _credit_keys(prepared, stage, journeys) for stage, journeys in stages.items()}
 
     def run(task: tuple[str, Journeys]) -> pl.DataFrame:
         stage, journeys = task
         fraction = _fractions(prepared, journeys, stage, spec.name, params, channel_values)
-        return _credits(prepared, journeys, stage, spec.name, fraction)
+        amount = _amounts(prepared, journeys, spec.name, fraction)
+        return (
+            keys[stage]
+            .slice(journeys.offset, journeys.n_elements)
+            .hstack([pl.Series("fraction", fraction), pl.Series("amount", amount)])
+        )
 
     if len(tasks) > len(STAGES):
         # NumPy releases the GIL in its loops and sorts, so runs of journeys overlap on cores.
@@ -194,7 +212,7 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
             frames = list(pool.map(run, tasks))
     else:
         frames = [run(task) for task in tasks]
-    credits = pl.concat(frames, how="vertical")
+    credits = pl.concat(frames, how="vertical", rechunk=False)
     return AttributionResult(
         model=spec.name,
         credits=credits,

@@ -7,9 +7,9 @@ run shares the work across models (DESIGN.md section 2 and its Fine print).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import polars as pl
@@ -68,7 +68,10 @@ class Journeys:
     ``element`` indexes the prepared pair arrays and ``time`` repeats their instants; the
     other arrays describe each element (``seg``: its journey, ``pos``: its position in it)
     or each journey (``starts``, ``ends``: first and last element, ``lengths``, ``opp``:
-    the opportunity's index). Every journey has at least one element.
+    the opportunity's index). Every journey has at least one element. ``offset`` is the
+    index of the first element within the stage's journeys (for a run made by
+    :meth:`split`); ``memo`` keeps what models derive from the journeys alone, so that the
+    models of a run share it.
     """
 
     element: IntArray
@@ -79,6 +82,8 @@ class Journeys:
     ends: IntArray
     lengths: IntArray
     opp: IntArray
+    offset: int = 0
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_journeys(self) -> int:
@@ -89,13 +94,22 @@ class Journeys:
         return int(self.element.size)
 
     def split(self, parts: int) -> list[Journeys]:
-        """Cut into at most ``parts`` runs of whole journeys of about equal touch counts."""
+        """Cut into at most ``parts`` runs of whole journeys of about equal touch counts.
+
+        The runs are kept, so that every model of a run works on the same objects.
+        """
         if parts <= 1 or self.n_journeys <= 1:
             return [self]
+        key = f"split:{parts}"
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cast("list[Journeys]", cached)
         targets = np.arange(1, parts) * (self.n_elements / parts)
         cuts = np.unique(np.searchsorted(self.starts, targets))
         bounds = [0, *(int(c) for c in cuts if 0 < c < self.n_journeys), self.n_journeys]
-        return [self._journey_range(a, b) for a, b in pairwise(bounds)]
+        runs = [self._journey_range(a, b) for a, b in pairwise(bounds)]
+        self.memo[key] = runs
+        return runs
 
     def _journey_range(self, first: int, last: int) -> Journeys:
         begin = int(self.starts[first])
@@ -109,6 +123,7 @@ class Journeys:
             ends=self.ends[first:last] - begin,
             lengths=self.lengths[first:last],
             opp=self.opp[first:last],
+            offset=self.offset + begin,
         )
 
 
@@ -177,6 +192,7 @@ class PreparedJourneys:
     fit: Journeys
     flags: pl.DataFrame
     stats: Mapping[str, int]
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_opportunities(self) -> int:

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from app.auth.service import Principal
+from app.deps import ReadKey, SessionDep
+from app.insights import service
+from app.insights.bands import BandBy
+from app.insights.schemas import CoverageReport, LiftGroup, LiftReport
+from app.models import AttributionRun, Workspace
+from app.reports import service as reports
+from app.reports.endpoints import CSV_RESPONSES, Filters, ModelParam, RunParam
+from app.reports.filters import FilterParams, ReportFilters
+from app.reports.rendering import FormatParam, header_columns, respond
+from app.workspaces.service import get_workspace
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+def _context(
+    session: Session,
+    principal: Principal,
+    params: FilterParams,
+    run: int | None,
+    model: str | None,
+) -> tuple[Workspace, AttributionRun, ReportFilters]:
+    workspace = get_workspace(session, principal.workspace_id)
+    chosen = reports.choose_run(session, workspace_id=workspace.id, run_id=run, model=model)
+    filters = reports.resolve_filters(session, workspace=workspace, params=params)
+    return workspace, chosen, filters
+
+
+LIFT_COLUMNS = ["band", "group", *LiftGroup.model_fields]
+
+
+@router.get(
+    "/lift",
+    summary="Do community-touched deals win more often, bigger or faster?",
+    description="Opportunities created in the period, influenced (a community touch in the "
+    "pipeline window) against the rest: win rate with a Wilson interval, mean won amount and "
+    "mean days to close with bootstrap intervals; overall and within account-size bands, so a "
+    "bigger-accounts effect is not read as a community effect. A comparison, not a proof of "
+    "cause.",
+    response_model=LiftReport,
+    responses=CSV_RESPONSES,
+)
+def lift(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    band_by: Annotated[
+        BandBy,
+        Query(description="Account-size bands by employees or by annual revenue."),
+    ] = "employees",
+    run: RunParam = None,
+    model: ModelParam = None,
+    output: FormatParam = None,
+) -> Response:
+    workspace, chosen, filters = _context(session, principal, params, run, model)
+    report = service.lift(
+        session, workspace=workspace, run=chosen, filters=filters, band_by=band_by
+    )
+    head = header_columns(report)
+    rows = [
+        {**head, "band": segment.band, "group": group, **getattr(segment, group).model_dump()}
+        for segment in (report.overall, *report.bands)
+        for group in ("influenced", "not_influenced")
+    ]
+    return respond(request, output, report, rows, [*head, *LIFT_COLUMNS], "lift")
+
+
+COVERAGE_COLUMNS = ["section", "metric", "key", "value"]
+
+
+def coverage_rows(report: CoverageReport) -> list[dict[str, Any]]:
+    """The report as a long table: one (section, metric, key, value) row per number or id."""
+    rows: list[tuple[str, str, str, Any]] = [
+        ("opportunities", "opportunities", "", report.opportunities),
+        ("opportunities", "with_contact_roles", "", report.with_contact_roles),
+        ("opportunities", "contact_role_share", "", report.contact_role_share),
+    ]
+    rows += [("members", name, "", value) for name, value in report.members.model_dump().items()]
+    rows += [
+        ("touches", metric, touch.channel, getattr(touch, metric))
+        for touch in report.touches
+        for metric in ("stored", "credited", "outside_every_window")
+    ]
+    rows += [
+        ("duplicates", name, "", value)
+        for name, value in report.duplicates.model_dump().items()
+    ]
+    for name, issue in (
+        ("missing_amount", report.missing_amounts),
+        ("negative_amount", report.negative_amounts),
+    ):
+        rows.append(("amounts", f"{name}_count", "", issue.count))
+        rows += [("amounts", name, external_id, 1) for external_id in issue.external_ids]
+    for item in report.unconverted:
+        rows += [
+            ("unconverted", f"{item.stage}_opportunities", item.currency, item.opportunities),
+            ("unconverted", f"{item.stage}_amount_minor", item.currency, item.amount_minor),
+        ]
+    head = header_columns(report)
+    return [head | dict(zip(COVERAGE_COLUMNS, row, strict=True)) for row in rows]
+
+
+@router.get(
+    "/coverage",
+    summary="Data coverage: how far to trust the other reports",
+    description="For the run (and the period and filters where they apply): contact roles on "
+    "the period's opportunities, member match rates, touches no window credited, duplicates "
+    "merged, missing and negative amounts, and amounts in currencies without a rate.",
+    response_model=CoverageReport,
+    responses=CSV_RESPONSES,
+)
+def coverage(
+    request: Request,
+    session: SessionDep,
+    principal: ReadKey,
+    params: Filters,
+    run: RunParam = None,
+    model: ModelParam = None,
+    output: FormatParam = None,
+) -> Response:
+    workspace, chosen, filters = _context(session, principal, params, run, model)
+    report = service.coverage(session, workspace=workspace, run=chosen, filters=filters)
+    head = header_columns(report)
+    return respond(
+        request, output, report, coverage_rows(report), [*head, *COVERAGE_COLUMNS], "coverage"
+    )

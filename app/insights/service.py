@@ -1,0 +1,270 @@
+"""Lift (win rate, deal size and speed with and without community, within account-size bands)
+and coverage (how far the data behind every other report can be trusted)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, localcontext
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from sqlalchemy.orm import Session
+
+from app.insights import repository
+from app.insights.bands import BandBy, band_labels, band_of
+from app.insights.duplicates import duplicate_mask
+from app.insights.repository import Deal
+from app.insights.schemas import (
+    AmountIssue,
+    CoverageReport,
+    DuplicateCoverage,
+    LiftGroup,
+    LiftReport,
+    LiftSegment,
+    MemberCoverage,
+    TouchCoverage,
+    UnconvertedAmount,
+)
+from app.insights.statistics import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    bootstrap_mean_interval,
+    wilson_interval,
+)
+from app.models import AttributionRun, Workspace
+from app.models import RunOpportunity as RO
+from app.money import round_half_up
+from app.reports.filters import STAGES, ReportFilters
+
+CONFIDENCE = 0.95
+ALL = "all"
+ISSUE_LIST_LIMIT = 100
+_SECONDS_PER_DAY = 86_400
+
+
+def _header(run: AttributionRun, workspace: Workspace, filters: ReportFilters) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "model": run.model,
+        "currency": workspace.reporting_currency,
+        "period_from": filters.period_from,
+        "period_to": filters.period_to,
+    }
+
+
+def _minor(value: float | Decimal) -> int:
+    return round_half_up(Decimal(value))
+
+
+def _group(deals: Sequence[Deal]) -> LiftGroup:
+    closed = [d for d in deals if d.is_closed]
+    won = [d for d in closed if d.is_won]
+    win = wilson_interval(len(won), len(closed), CONFIDENCE)
+    with localcontext() as context:
+        context.prec = 60  # exact: minor units times a 12-decimal rate, summed
+        amounts = [
+            d.amount * d.revenue_rate
+            for d in won
+            if d.amount is not None and d.revenue_rate is not None
+        ]
+        mean_amount = _minor(sum(amounts, Decimal(0)) / len(amounts)) if amounts else None
+    amount_interval = bootstrap_mean_interval(
+        [float(a) for a in amounts],
+        confidence=CONFIDENCE,
+        resamples=DEFAULT_RESAMPLES,
+        seed=DEFAULT_SEED,
+    )
+    days = [
+        (d.closed_at - d.created_at).total_seconds() / _SECONDS_PER_DAY
+        for d in won
+        if d.closed_at is not None
+    ]
+    days_interval = bootstrap_mean_interval(
+        days, confidence=CONFIDENCE, resamples=DEFAULT_RESAMPLES, seed=DEFAULT_SEED
+    )
+    return LiftGroup(
+        opportunities=len(deals),
+        closed=len(closed),
+        won=len(won),
+        win_rate=len(won) / len(closed) if closed else None,
+        win_rate_low=win[0] if win else None,
+        win_rate_high=win[1] if win else None,
+        won_with_amount=len(amounts),
+        won_missing_amount=sum(1 for d in won if d.amount is None),
+        won_without_rate=sum(1 for d in won if d.amount is not None and d.revenue_rate is None),
+        avg_won_amount_minor=mean_amount,
+        avg_won_amount_low_minor=_minor(amount_interval[0]) if amount_interval else None,
+        avg_won_amount_high_minor=_minor(amount_interval[1]) if amount_interval else None,
+        avg_days_to_close=round(float(np.mean(days)), 2) if days else None,
+        avg_days_to_close_low=round(days_interval[0], 2) if days_interval else None,
+        avg_days_to_close_high=round(days_interval[1], 2) if days_interval else None,
+    )
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _segment(band: str, deals: Sequence[Deal]) -> LiftSegment:
+    influenced = _group([d for d in deals if d.influenced])
+    other = _group([d for d in deals if not d.influenced])
+    ratio = (
+        influenced.avg_won_amount_minor / other.avg_won_amount_minor
+        if influenced.avg_won_amount_minor is not None and other.avg_won_amount_minor
+        else None
+    )
+    days = _difference(influenced.avg_days_to_close, other.avg_days_to_close)
+    return LiftSegment(
+        band=band,
+        influenced=influenced,
+        not_influenced=other,
+        win_rate_difference=_difference(influenced.win_rate, other.win_rate),
+        avg_won_amount_ratio=ratio,
+        days_to_close_difference=None if days is None else round(days, 2),
+    )
+
+
+def band_adjusted_difference(segments: Iterable[LiftSegment]) -> float | None:
+    """Within-band win-rate differences averaged with the band's closed deals as weights."""
+    weighted = [
+        (s.influenced.closed + s.not_influenced.closed, s.win_rate_difference)
+        for s in segments
+        if s.win_rate_difference is not None
+    ]
+    total = sum(weight for weight, _ in weighted)
+    if not total:
+        return None
+    return sum(weight * difference for weight, difference in weighted) / total
+
+
+def lift(
+    session: Session,
+    *,
+    workspace: Workspace,
+    run: AttributionRun,
+    filters: ReportFilters,
+    band_by: BandBy,
+) -> LiftReport:
+    deals = repository.deals(session, filters.where(run.id, "pipeline"))
+    by_band: dict[str, list[Deal]] = {label: [] for label in band_labels(band_by)}
+    for deal in deals:
+        size = deal.employees if band_by == "employees" else deal.annual_revenue
+        by_band[band_of(size, band_by)].append(deal)
+    bands = [_segment(label, members) for label, members in by_band.items()]
+    return LiftReport(
+        **_header(run, workspace, filters),
+        band_by=band_by,
+        confidence=CONFIDENCE,
+        bootstrap_resamples=DEFAULT_RESAMPLES,
+        bootstrap_seed=DEFAULT_SEED,
+        overall=_segment(ALL, deals),
+        bands=bands,
+        band_adjusted_win_rate_difference=band_adjusted_difference(bands),
+    )
+
+
+def _members(session: Session, workspace: Workspace) -> MemberCoverage:
+    counts = repository.member_categories(session, workspace.id)
+    staff = counts.get("staff", 0)
+    others = sum(counts.values()) - staff
+    unmatched = counts.get("unmatched", 0)
+    return MemberCoverage(
+        members=sum(counts.values()),
+        staff=staff,
+        matched_to_contact=counts.get("contact", 0),
+        matched_to_lead_only=counts.get("lead_only", 0),
+        matched_to_account_only=counts.get("account_only", 0),
+        unmatched=unmatched,
+        match_rate=(others - unmatched) / others if others else None,
+    )
+
+
+def _touches(session: Session, run: AttributionRun) -> list[TouchCoverage]:
+    counts = repository.touch_counts(
+        session, workspace_id=run.workspace_id, run_id=run.id, as_of=run.as_of
+    )
+    channels: tuple[tuple[bool, Literal["community", "marketing"]], ...] = (
+        (True, "community"),
+        (False, "marketing"),
+    )
+    rows = []
+    for community, channel in channels:
+        stored, credited = counts.get(community, (0, 0))
+        rows.append(
+            TouchCoverage(
+                channel=channel,
+                stored=stored,
+                credited=credited,
+                outside_every_window=stored - credited,
+            )
+        )
+    return rows
+
+
+def count_duplicates(touches: pl.DataFrame, window_minutes: int) -> int:
+    """Touches the engine's rule drops, over every given touch: one group per (the touch's own
+    person, activity type), in touch order (occurred_at, source, external_id)."""
+    if touches.height < 2:
+        return 0
+    ordered = touches.with_columns(
+        pl.struct("member_id", "contact_id", "lead_id", "activity_type_id")
+        .rank("dense")
+        .cast(pl.Int64)
+        .alias("group"),
+        pl.col("occurred_at").dt.epoch("us").alias("time_us"),
+    ).sort("group", "time_us", "source", "external_id")
+    dropped = duplicate_mask(
+        ordered["group"].to_numpy(),
+        ordered["time_us"].to_numpy(),
+        window_minutes * 60 * 1_000_000,
+    )
+    return int(dropped.sum())
+
+
+def _duplicates(session: Session, workspace: Workspace, run: AttributionRun) -> DuplicateCoverage:
+    parameters = run.parameters or {}
+    window = int(parameters.get("duplicate_window_minutes", workspace.duplicate_window_minutes))
+    stats = parameters.get("journey_stats")
+    if isinstance(stats, dict) and isinstance(stats.get("duplicates_dropped"), int):
+        return DuplicateCoverage(
+            dropped=stats["duplicates_dropped"], window_minutes=window, basis="run"
+        )
+    touches = repository.touches_for_duplicates(session, workspace_id=workspace.id, as_of=run.as_of)
+    return DuplicateCoverage(
+        dropped=count_duplicates(touches, window), window_minutes=window, basis="recomputed"
+    )
+
+
+def _issue(session: Session, where: Any, issue: Any) -> AmountIssue:
+    count, external_ids = repository.amount_issue(session, where, issue, ISSUE_LIST_LIMIT)
+    return AmountIssue(count=count, external_ids=external_ids)
+
+
+def coverage(
+    session: Session, *, workspace: Workspace, run: AttributionRun, filters: ReportFilters
+) -> CoverageReport:
+    opportunities, with_roles = repository.contact_role_counts(
+        session, filters.where(run.id, "pipeline"), run.as_of
+    )
+    in_period = repository.in_period_any_amount(filters, run.id)
+    return CoverageReport(
+        **_header(run, workspace, filters),
+        opportunities=opportunities,
+        with_contact_roles=with_roles,
+        contact_role_share=with_roles / opportunities if opportunities else None,
+        members=_members(session, workspace),
+        touches=_touches(session, run),
+        duplicates=_duplicates(session, workspace, run),
+        missing_amounts=_issue(session, in_period, RO.amount.is_(None)),
+        negative_amounts=_issue(session, in_period, RO.amount < 0),
+        unconverted=[
+            UnconvertedAmount(
+                stage=stage, currency=currency, opportunities=count, amount_minor=amount
+            )
+            for stage in STAGES
+            for currency, count, amount in repository.unconverted(
+                session, filters.where(run.id, stage), stage
+            )
+        ],
+    )
