@@ -90,8 +90,7 @@ def coverage_rows(report: CoverageReport) -> list[dict[str, Any]]:
         for metric in ("stored", "credited", "outside_every_window")
     ]
     rows += [
-        ("duplicates", name, "", value)
-        for name, value in report.duplicates.model_dump().items()
+        ("duplicates", name, "", value) for name, value in report.duplicates.model_dump().items()
     ]
     for name, issue in (
         ("missing_amount", report.missing_amounts),

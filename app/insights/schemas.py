@@ -124,9 +124,9 @@ class DuplicateCoverage(BaseModel):
     )
     window_minutes: int = Field(description="The duplicate window the run used.")
     basis: Literal["run", "recomputed"] = Field(
-        description="run: the count the engine recorded on the run (over the touches it was "
-        "given); recomputed: the engine's rule applied now to every stored touch received by "
-        "the run's as_of."
+        description="run: the count the engine recorded on the run (channel_summary."
+        "journey_stats, over the touches some opportunity reached); recomputed (runs without "
+        "it): the engine's rule applied now to every stored touch received by the run's as_of."
     )
 
 

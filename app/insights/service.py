@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from app.insights import repository
@@ -225,7 +226,7 @@ def count_duplicates(touches: pl.DataFrame, window_minutes: int) -> int:
 def _duplicates(session: Session, workspace: Workspace, run: AttributionRun) -> DuplicateCoverage:
     parameters = run.parameters or {}
     window = int(parameters.get("duplicate_window_minutes", workspace.duplicate_window_minutes))
-    stats = parameters.get("journey_stats")
+    stats = (run.channel_summary or {}).get("journey_stats")
     if isinstance(stats, dict) and isinstance(stats.get("duplicates_dropped"), int):
         return DuplicateCoverage(
             dropped=stats["duplicates_dropped"], window_minutes=window, basis="run"
@@ -236,7 +237,7 @@ def _duplicates(session: Session, workspace: Workspace, run: AttributionRun) -> 
     )
 
 
-def _issue(session: Session, where: Any, issue: Any) -> AmountIssue:
+def _issue(session: Session, where: ColumnElement[bool], issue: ColumnElement[bool]) -> AmountIssue:
     count, external_ids = repository.amount_issue(session, where, issue, ISSUE_LIST_LIMIT)
     return AmountIssue(count=count, external_ids=external_ids)
 

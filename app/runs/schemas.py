@@ -46,7 +46,9 @@ class RunOut(BaseModel):
     created_at: datetime = Field(description="When the run was asked for.")
     finished_at: datetime | None = Field(description="When it ended.")
     channel_summary: dict[str, Any] | None = Field(
-        description="Data-driven models: removal effects or Shapley values per channel."
+        description="journey_stats: the engine's counts (touches, duplicates_dropped, "
+        "staff_excluded, pairs, negative_amounts); channels (data-driven models): removal "
+        "effects or Shapley values per channel."
     )
     error: str | None = Field(description="Why a failed run failed.")
     is_default: bool = Field(description="Queued from the workspace's default runs.")

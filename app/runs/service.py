@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,14 +75,12 @@ def execute_run(
     lead_times = repository.lead_creation_times(session, workspace_id=workspace.id, scope=scope)
     touches = repository.reached_touches(session, workspace_id=workspace.id, scope=scope)
     try:
-        result = attribute(
-            prepare(
-                _engine_touches(touches),
-                _engine_opportunities(snapshot, lead_times),
-                journey_settings,
-            ),
-            ModelSpec(name=request.model, params=parameters),
+        prepared = prepare(
+            _engine_touches(touches),
+            _engine_opportunities(snapshot, lead_times),
+            journey_settings,
         )
+        result = attribute(prepared, ModelSpec(name=request.model, params=parameters))
     except ModelParameterError as error:
         raise InvalidInput.at(("body", "parameters", error.field), error.message) from error
     run.parameters = {
@@ -94,7 +93,7 @@ def execute_run(
     run.as_of = now
     run.status = "succeeded"
     run.finished_at = now
-    run.channel_summary = _channel_summary(result.channels)
+    run.channel_summary = _channel_summary(result.channels, prepared.stats)
     credits = _credits_with_touch_attributes(result.credits, touches)
     flags = {row["opportunity_id"]: row for row in result.flags.iter_rows(named=True)}
     attributed = _community_credit_by_opportunity(credits)
@@ -283,10 +282,13 @@ def _rollup_rows(credits: pl.DataFrame, run: AttributionRun) -> list[dict[str, A
     )
 
 
-def _channel_summary(channels: pl.DataFrame | None) -> dict[str, Any] | None:
-    if channels is None:
-        return None
-    return {"channels": channels.to_dicts()}
+def _channel_summary(channels: pl.DataFrame | None, stats: Mapping[str, int]) -> dict[str, Any]:
+    """The data-driven models' channel table, and for every model the engine's journey counts
+    (duplicates dropped, staff touches excluded...) that the coverage report reads."""
+    summary: dict[str, Any] = {"journey_stats": dict(stats)}
+    if channels is not None:
+        summary["channels"] = channels.to_dicts()
+    return summary
 
 
 def get_run(session: Session, *, workspace_id: int, run_id: int) -> AttributionRun:

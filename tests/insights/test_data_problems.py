@@ -227,9 +227,11 @@ def _journey_stats(database_url: str, run_id: int, stats: dict[str, int] | None)
         with transaction(build_sessionmaker(engine)) as session:
             run = session.get(AttributionRun, run_id)
             assert run is not None
-            before = run.parameters.get("journey_stats")
-            parameters = {k: v for k, v in run.parameters.items() if k != "journey_stats"}
-            run.parameters = parameters if stats is None else {**parameters, "journey_stats": stats}
+            summary = dict(run.channel_summary or {})
+            before = summary.pop("journey_stats", None)
+            if stats is not None:
+                summary["journey_stats"] = stats
+            run.channel_summary = summary or None
             return before
     finally:
         engine.dispose()

@@ -280,6 +280,7 @@ def test_coverage_as_csv(golden: Api) -> None:
     assert rows[("amounts", "missing_amount_count", "")] == "1"
     assert rows[("amounts", "missing_amount", "006-O06")] == "1"
     assert rows[("amounts", "negative_amount_count", "")] == "0"
+    assert rows[("duplicates", "dropped", "")] == "1"
     assert {r["model"] for r in table} == {"linear"}
 
 
