@@ -45,56 +45,59 @@ BREAKDOWN_KEYS: dict[str, Any] = {
 }
 
 
-def _groups(session: Session, query: Any, *, keyed: bool = True) -> list[Group]:
-    rows = session.execute(query)
-    if not keyed:
-        return [(None, c, r, int(a or 0), int(n)) for c, r, a, n in rows]
-    return [(k, c, r, int(a or 0), int(n)) for k, c, r, a, n in rows]
+def _groups(session: Session, query: Any) -> list[Group]:
+    return [(k, c, r, int(a or 0), int(n)) for k, c, r, a, n in session.execute(query)]
 
 
 def _keyed(key: Any, *columns: Any) -> tuple[Any, ...]:
     return columns if key is None else (key, *columns)
 
 
-def opportunity_sums(
-    session: Session,
-    where: ColumnElement[bool],
-    stage: Stage,
-    *,
-    key: Any = None,
-    flag: Any = None,
-) -> list[Group]:
-    """Amounts and counts of the opportunities matching ``where`` (and ``flag``), by ``key``."""
-    rate = STAGE_RATE[stage]
-    query = (
-        select(*_keyed(key, RO.currency, rate, func.sum(RO.amount), func.count()))
-        .where(where)
-        .group_by(*_keyed(key, RO.currency, rate))
-    )
-    if flag is not None:
-        query = query.where(flag.is_(True))
-    return _groups(session, query, keyed=key is not None)
+MEASURES = ("total", "influenced", "sourced", "accelerated", "attributed")
 
 
-def attributed_sums(
+def stage_measures(
     session: Session, where: ColumnElement[bool], stage: Stage, *, key: Any = None
-) -> list[Group]:
-    """Community credit, and the number of opportunities where community got a non-zero share."""
+) -> dict[str, list[Group]]:
+    """Every summary measure of the opportunities matching ``where`` in one scan, grouped by
+    ``key`` (optional) and by the rate their amounts convert at."""
     rate = STAGE_RATE[stage]
-    query = (
-        select(
-            *_keyed(
-                key,
-                RO.currency,
-                rate,
-                func.sum(ATTRIBUTED[stage]),
-                func.sum(case((ATTRIBUTED_ANY[stage].is_(True), 1), else_=0)),
-            )
+    amount = func.coalesce(RO.amount, 0)
+
+    def flagged(flag: Any) -> tuple[Any, Any]:
+        return (
+            func.sum(case((flag.is_(True), amount), else_=0)),
+            func.sum(case((flag.is_(True), 1), else_=0)),
         )
+
+    columns = [
+        func.sum(amount),
+        func.count(),
+        *flagged(FLAGS["influenced"][stage]),
+        *flagged(FLAGS["sourced"][stage]),
+        *flagged(FLAGS["accelerated"][stage]),
+        func.sum(ATTRIBUTED[stage]),
+        func.sum(case((ATTRIBUTED_ANY[stage].is_(True), 1), else_=0)),
+    ]
+    query = (
+        select(*_keyed(key, RO.currency, rate, *columns))
         .where(where)
         .group_by(*_keyed(key, RO.currency, rate))
     )
-    return _groups(session, query, keyed=key is not None)
+    measures: dict[str, list[Group]] = {name: [] for name in MEASURES}
+    for row in session.execute(query):
+        group_key, currency, group_rate, *sums = row if key is not None else (None, *row)
+        for index, name in enumerate(MEASURES):
+            measures[name].append(
+                (
+                    group_key,
+                    currency,
+                    group_rate,
+                    int(sums[2 * index] or 0),
+                    int(sums[2 * index + 1] or 0),
+                )
+            )
+    return measures
 
 
 def _rollups(where: ColumnElement[bool], stage: Stage) -> Any:
@@ -107,49 +110,66 @@ def _rollups(where: ColumnElement[bool], stage: Stage) -> Any:
     )
 
 
-def touched_sums(
+def breakdown_measures(
     session: Session, where: ColumnElement[bool], stage: Stage, key_name: str
-) -> list[Group]:
-    """Per key: the opportunities with at least one touch of it in the stage's window (an
-    opportunity counts once per key, so these figures are not additive across keys)."""
+) -> dict[str, list[Group]]:
+    """Per key, in one query: ``touched``, the opportunities with at least one touch of the key in
+    the stage's window (each counts once per key, so not additive across keys), and ``credited``,
+    the credit the model gives the key's touches with the opportunities where it is non-zero."""
     key = BREAKDOWN_KEYS[key_name]
-    pairs = (
+    per_opportunity = (
         _rollups(where, stage)
-        .add_columns(key.label("key"), CR.opportunity_id)
-        .where(CR.touches > 0, key.is_not(None))
-        .distinct()
+        .add_columns(
+            key.label("key"),
+            CR.opportunity_id,
+            RO.run_id,
+            func.max(case((CR.touches > 0, 1), else_=0)).label("touched"),
+            func.sum(CR.amount).label("credit"),
+            func.max(case((CR.fraction > 0, 1), else_=0)).label("credited"),
+        )
+        .where(key.is_not(None))
+        .group_by(key, CR.opportunity_id, RO.run_id)
         .subquery()
     )
     rate = STAGE_RATE[stage]
+    amount = func.coalesce(RO.amount, 0)
     query = (
-        select(pairs.c.key, RO.currency, rate, func.sum(RO.amount), func.count())
-        .select_from(pairs)
-        .join(RO, and_(RO.opportunity_id == pairs.c.opportunity_id, where))
-        .group_by(pairs.c.key, RO.currency, rate)
-    )
-    return _groups(session, query)
-
-
-def credited_sums(
-    session: Session, where: ColumnElement[bool], stage: Stage, key_name: str
-) -> list[Group]:
-    """Per key: the credit the model gives its touches (additive), and the opportunities where it
-    gets a non-zero share."""
-    key = BREAKDOWN_KEYS[key_name]
-    rate = STAGE_RATE[stage]
-    query = (
-        _rollups(where, stage)
-        .add_columns(
-            key,
+        select(
+            per_opportunity.c.key,
             RO.currency,
             rate,
-            func.sum(CR.amount),
-            func.count(func.distinct(case((CR.fraction > 0, CR.opportunity_id)))),
+            func.sum(case((per_opportunity.c.touched == 1, amount), else_=0)),
+            func.sum(per_opportunity.c.touched),
+            func.sum(per_opportunity.c.credit),
+            func.sum(per_opportunity.c.credited),
         )
-        .where(key.is_not(None))
-        .group_by(key, RO.currency, rate)
+        .select_from(per_opportunity)
+        .join(
+            RO,
+            and_(
+                RO.run_id == per_opportunity.c.run_id,
+                RO.opportunity_id == per_opportunity.c.opportunity_id,
+            ),
+        )
+        .group_by(per_opportunity.c.key, RO.currency, rate)
     )
-    return _groups(session, query)
+    measures: dict[str, list[Group]] = {"touched": [], "credited": []}
+    for (
+        group_key,
+        currency,
+        group_rate,
+        touched,
+        touched_count,
+        credit,
+        credited,
+    ) in session.execute(query):
+        measures["touched"].append(
+            (group_key, currency, group_rate, int(touched or 0), int(touched_count or 0))
+        )
+        measures["credited"].append(
+            (group_key, currency, group_rate, int(credit or 0), int(credited or 0))
+        )
+    return measures
 
 
 def activity_types(session: Session, workspace_id: int) -> Sequence[ActivityType]:

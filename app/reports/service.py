@@ -19,7 +19,7 @@ from app.money import exponent, round_half_up
 from app.reports import repository
 from app.reports.filters import STAGES, FilterParams, ReportFilters, Stage
 from app.reports.periods import Interval, bucket_of, buckets
-from app.reports.repository import DATE_OF_STAGE, FLAGS, Group
+from app.reports.repository import DATE_OF_STAGE, Group
 from app.reports.schemas import (
     AccountBreakdown,
     AccountRow,
@@ -132,20 +132,14 @@ def _header(run: AttributionRun, workspace: Workspace, filters: ReportFilters) -
 def _stage_summary(
     session: Session, run: AttributionRun, stage: Stage, filters: ReportFilters
 ) -> StageSummary:
-    where = filters.where(run.id, stage)
-    total = to_figure(repository.opportunity_sums(session, where, stage))
-    attributed = to_figure(repository.attributed_sums(session, where, stage))
-    flagged = {
-        name: to_figure(repository.opportunity_sums(session, where, stage, flag=flags[stage]))
-        for name, flags in FLAGS.items()
-    }
+    measures = repository.stage_measures(session, filters.where(run.id, stage), stage)
+    figures = {name: to_figure(groups) for name, groups in measures.items()}
+    total, attributed = figures["total"], figures["attributed"]
     return StageSummary(
-        total=total,
-        attributed=attributed,
+        **figures,
         community_share=attributed.amount_minor / total.amount_minor
         if total.amount_minor
         else None,
-        **flagged,
     )
 
 
@@ -194,17 +188,13 @@ def breakdown(
 ) -> Breakdown:
     columns: dict[Any, dict[str, Any]] = defaultdict(dict)
     for stage in STAGES:
-        where = filters.where(run.id, stage)
-        for key, figure in by_key(
-            repository.touched_sums(session, where, stage, dimension)
-        ).items():
-            columns[key][f"{stage}_influenced_minor"] = figure.amount_minor
-            columns[key][f"{stage}_influenced_opportunities"] = figure.opportunities
-        for key, figure in by_key(
-            repository.credited_sums(session, where, stage, dimension)
-        ).items():
-            columns[key][f"{stage}_attributed_minor"] = figure.amount_minor
-            columns[key][f"{stage}_attributed_opportunities"] = figure.opportunities
+        measures = repository.breakdown_measures(
+            session, filters.where(run.id, stage), stage, dimension
+        )
+        for measure, column in (("touched", "influenced"), ("credited", "attributed")):
+            for key, figure in by_key(measures[measure]).items():
+                columns[key][f"{stage}_{column}_minor"] = figure.amount_minor
+                columns[key][f"{stage}_{column}_opportunities"] = figure.opportunities
     labels = _labels(session, workspace, dimension)
     costs = _program_costs(session, workspace) if dimension == "program" else {}
     rows = [
@@ -262,16 +252,11 @@ def accounts(
 ) -> AccountBreakdown:
     values: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_ACCOUNT_COLUMNS, 0))
     for stage in STAGES:
-        where = filters.where(run.id, stage)
-        measures = {
-            "total": repository.opportunity_sums(session, where, stage, key=RO.account_id),
-            "influenced": repository.opportunity_sums(
-                session, where, stage, key=RO.account_id, flag=FLAGS["influenced"][stage]
-            ),
-            "attributed": repository.attributed_sums(session, where, stage, key=RO.account_id),
-        }
-        for measure, groups in measures.items():
-            for key, figure in by_key(groups).items():
+        measures = repository.stage_measures(
+            session, filters.where(run.id, stage), stage, key=RO.account_id
+        )
+        for measure in ("total", "influenced", "attributed"):
+            for key, figure in by_key(measures[measure]).items():
                 values[key][f"{stage}_{measure}_minor"] = figure.amount_minor
                 if measure == "total":
                     values[key][f"{stage}_opportunities"] = figure.opportunities
@@ -309,20 +294,11 @@ def timeseries(
     grouped: dict[tuple[str, str], list[Group]] = defaultdict(list)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for stage in STAGES:
-        where = filters.where(run.id, stage)
-        day = DATE_OF_STAGE[stage]
-        measures = {
-            "total": repository.opportunity_sums(session, where, stage, key=day),
-            "influenced": repository.opportunity_sums(
-                session, where, stage, key=day, flag=FLAGS["influenced"][stage]
-            ),
-            "sourced": repository.opportunity_sums(
-                session, where, stage, key=day, flag=FLAGS["sourced"][stage]
-            ),
-            "attributed": repository.attributed_sums(session, where, stage, key=day),
-        }
-        for measure, groups in measures.items():
-            for group in groups:
+        measures = repository.stage_measures(
+            session, filters.where(run.id, stage), stage, key=DATE_OF_STAGE[stage]
+        )
+        for measure in ("total", "influenced", "sourced", "attributed"):
+            for group in measures[measure]:
                 label = bucket_of(group[0], interval, fiscal)[0]
                 grouped[(label, f"{stage}_{measure}_minor")].append(group)
                 if measure == "total":
