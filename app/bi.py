@@ -143,7 +143,9 @@ def _grant_reach(connection: Connection, name: str, quoted: str) -> None:
         database = _quote(connection, _database(connection))
         connection.exec_driver_sql(f"GRANT CONNECT ON DATABASE {database} TO {quoted}")
     if not can_use:
-        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_quote(connection, schema)} TO {quoted}")
+        connection.exec_driver_sql(
+            f"GRANT USAGE ON SCHEMA {_quote(connection, schema)} TO {quoted}"
+        )
 
 
 def drop_bi_role(engine: Engine, workspace_id: int) -> str | None:

@@ -1,4 +1,4 @@
-"""`commattr`: serve, worker, migrate, demo, create-workspace, openapi."""
+"""`commattr`: serve, worker, migrate, demo, create-workspace, bi-role, openapi."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from app import bi
 from app import migrate as migrations
 from app.clock import system_clock
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
+from app.exceptions import AppError
 from app.main import create_app
 from app.workspaces.service import create_workspace
 
@@ -46,6 +48,57 @@ def create_workspace_command(
         workspace_id = created.workspace.id
     typer.echo(f"workspace {workspace_id} '{name}' created")
     typer.echo(f"API key (shown once, keep it safe): {created.api_key}")
+
+
+bi_role_cli = typer.Typer(help="Read-only PostgreSQL roles for BI tools, one per workspace.")
+cli.add_typer(bi_role_cli, name="bi-role")
+
+
+@bi_role_cli.command("create")
+def bi_role_create(
+    workspace_id: Annotated[int, typer.Argument(help="The workspace whose rows the role reads.")],
+) -> None:
+    """Create the workspace's read-only role (or give it a new password); print the password once."""
+    engine = build_engine(Settings())
+    password = bi.generate_password()
+    try:
+        role = bi.create_bi_role(engine, workspace_id, password)
+    except AppError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from error
+    url = engine.url
+    typer.echo(
+        f"role {role} reads bi_credits, bi_opportunities, bi_touchpoints of workspace {workspace_id}"
+    )
+    typer.echo(
+        f"host: {url.host}  port: {url.port or 5432}  database: {url.database}  user: {role}"
+    )
+    typer.echo(f"password (shown once, keep it safe): {password}")
+
+
+@bi_role_cli.command("drop")
+def bi_role_drop(
+    workspace_id: Annotated[int, typer.Argument(help="The workspace whose role to drop.")],
+) -> None:
+    """Revoke and drop the workspace's read-only role."""
+    try:
+        role = bi.drop_bi_role(build_engine(Settings()), workspace_id)
+    except AppError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"role {role} dropped" if role else f"workspace {workspace_id} has no BI role")
+
+
+@bi_role_cli.command("list")
+def bi_role_list() -> None:
+    """The read-only roles of this database, by workspace."""
+    try:
+        roles = bi.list_bi_roles(build_engine(Settings()))
+    except AppError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from error
+    for role in roles:
+        typer.echo(f"{role.workspace_id}\t{role.name}")
 
 
 @cli.command()

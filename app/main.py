@@ -18,6 +18,7 @@ from app.crm.endpoints import rates_router
 from app.crm.endpoints import router as crm_router
 from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
+from app.exports.endpoints import router as exports_router
 from app.insights.endpoints import router as insights_router
 from app.members.endpoints import router as members_router
 from app.reports.endpoints import router as reports_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         runs_router,
         defaults_router,
         reports_router,
+        exports_router,
         insights_router,
         connections_router,
         sync_router,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from app.deps import ReadKey, SessionDep
 from app.exports import service
@@ -27,7 +28,10 @@ CSV_STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
+def _csv(session: Session, chunks: Iterator[str], filename: str) -> StreamingResponse:
+    # The stream reads in a session of its own, and the request's session would otherwise stay
+    # open, idle in its transaction, until the last row is sent: give its connection back now.
+    session.close()
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
@@ -44,7 +48,7 @@ def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def credits(
+def export_credits(
     request: Request,
     session: SessionDep,
     principal: ReadKey,
@@ -57,7 +61,7 @@ def credits(
     chunks = service.credits_csv(
         request.app.state.sessionmaker, workspace_id=principal.workspace_id, run_id=chosen.id
     )
-    return _csv(chunks, f"credits-run-{chosen.id}.csv")
+    return _csv(session, chunks, f"credits-run-{chosen.id}.csv")
 
 
 @router.get(
@@ -66,7 +70,7 @@ def credits(
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def opportunities(
+def export_opportunities(
     request: Request,
     session: SessionDep,
     principal: ReadKey,
@@ -79,7 +83,7 @@ def opportunities(
     chunks = service.opportunities_csv(
         request.app.state.sessionmaker, workspace_id=principal.workspace_id, run_id=chosen.id
     )
-    return _csv(chunks, f"opportunities-run-{chosen.id}.csv")
+    return _csv(session, chunks, f"opportunities-run-{chosen.id}.csv")
 
 
 @router.get(
@@ -88,8 +92,10 @@ def opportunities(
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def touchpoints(request: Request, principal: ReadKey) -> StreamingResponse:
+def export_touchpoints(
+    request: Request, session: SessionDep, principal: ReadKey
+) -> StreamingResponse:
     chunks = service.touchpoints_csv(
         request.app.state.sessionmaker, workspace_id=principal.workspace_id
     )
-    return _csv(chunks, "touchpoints.csv")
+    return _csv(session, chunks, "touchpoints.csv")

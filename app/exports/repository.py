@@ -27,8 +27,12 @@ from app.models import (
 )
 from app.models import RunOpportunity as RO
 
+# a flat SELECT of labelled columns; the services read rows by label
+Rows = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 
-def credits_query(workspace_id: int, run_id: int) -> Select[Any]:
+
+def credits_query(workspace_id: int, run_id: int) -> Rows:
     """Credits grouped by stage and opportunity, each opportunity's touches in touch order."""
     stage_rate = case((Credit.stage == "pipeline", RO.pipeline_rate), else_=RO.revenue_rate)
     return (
@@ -82,7 +86,7 @@ def credits_query(workspace_id: int, run_id: int) -> Select[Any]:
     )
 
 
-def opportunities_query(workspace_id: int, run_id: int) -> Select[Any]:
+def opportunities_query(workspace_id: int, run_id: int) -> Rows:
     """The run's snapshot, one row per opportunity, by opportunity id."""
     return (
         select(
@@ -129,7 +133,7 @@ def opportunities_query(workspace_id: int, run_id: int) -> Select[Any]:
     )
 
 
-def touchpoints_query(workspace_id: int) -> Select[Any]:
+def touchpoints_query(workspace_id: int) -> Rows:
     """Every stored touch, in touch order (occurred_at, source, external_id)."""
     return (
         select(
@@ -163,7 +167,7 @@ def touchpoints_query(workspace_id: int) -> Select[Any]:
     )
 
 
-def batches(session: Session, query: Select[Any], batch_size: int) -> Iterator[Sequence[Row[Any]]]:
+def batches(session: Session, query: Rows, batch_size: int) -> Iterator[Sequence[AnyRow]]:
     """The query's rows, ``batch_size`` at a time, from a server-side cursor on PostgreSQL (SQLite
     steps its cursor lazily): memory holds one batch whatever the row count."""
     result = session.execute(query, execution_options={"yield_per": batch_size})

@@ -111,9 +111,7 @@ OPPORTUNITY_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn(
         "revenue_rate", "decimal", "Reporting currency per unit of currency at close_date."
     ),
-    ExportColumn(
-        "pipeline_influenced", "boolean", "A community touch in the pipeline window."
-    ),
+    ExportColumn("pipeline_influenced", "boolean", "A community touch in the pipeline window."),
     ExportColumn("revenue_influenced", "boolean", "A community touch in the revenue window."),
     ExportColumn("sourced", "boolean", "The first touch of the pipeline window is community."),
     ExportColumn(
@@ -170,9 +168,7 @@ TOUCHPOINT_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("is_community", "boolean", "Its activity type is community (as now)."),
     ExportColumn("program", "text", "Program key; empty: none."),
     ExportColumn("person_kind", "text", "member, contact or lead: whose touch it is."),
-    ExportColumn(
-        "person_source", "text", "CRM of the contact or lead; empty for a member."
-    ),
+    ExportColumn("person_source", "text", "CRM of the contact or lead; empty for a member."),
     ExportColumn(
         "person_external_id",
         "text",

@@ -15,10 +15,10 @@ from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.exports import repository
+from app.exports.repository import AnyRow
 from app.exports.schemas import (
     CREDIT_COLUMNS,
     OPPORTUNITY_COLUMNS,
@@ -34,7 +34,7 @@ BATCH_ROWS = 2_000
 # 80 digits hold any BIGINT amount times a NUMERIC(24, 12) rate exactly.
 _EXACT = Context(prec=80)
 
-Cells = Callable[[Row[Any]], list[Any]]
+Cells = Callable[[AnyRow], list[Any]]
 
 _CREDIT_HEADER = names(CREDIT_COLUMNS)
 _OPPORTUNITY_HEADER = names(OPPORTUNITY_COLUMNS)
@@ -43,7 +43,8 @@ _OPPORTUNITY_HEADER = names(OPPORTUNITY_COLUMNS)
 def export_run(
     session: Session, *, workspace_id: int, run_id: int | None, model: str | None
 ) -> AttributionRun:
-    """The run asked for, else the model's latest successful run (default linear)."""
+    """The run asked for; else, for the model (default linear), its latest default run, else its
+    latest successful run."""
     return choose_run(session, workspace_id=workspace_id, run_id=run_id, model=model)
 
 
@@ -78,7 +79,7 @@ def _formatter(columns: tuple[ExportColumn, ...]) -> Callable[[list[Any]], list[
 
 def _stream(
     factory: sessionmaker[Session],
-    query: Select[Any],
+    query: repository.Rows,
     columns: tuple[ExportColumn, ...],
     cells: Cells,
     batch_size: int,
@@ -101,20 +102,20 @@ def _stream(
 def _direct(columns: tuple[ExportColumn, ...]) -> Cells:
     header = names(columns)
 
-    def cells(row: Row[Any]) -> list[Any]:
+    def cells(row: AnyRow) -> list[Any]:
         values = row._mapping
         return [values[name] for name in header]
 
     return cells
 
 
-def _credit_cells(row: Row[Any]) -> list[Any]:
+def _credit_cells(row: AnyRow) -> list[Any]:
     values = dict(row._mapping)
     values["credit_reporting_minor"] = times(values["credit_minor"], values["stage_rate"])
     return [values[name] for name in _CREDIT_HEADER]
 
 
-def _opportunity_cells(row: Row[Any]) -> list[Any]:
+def _opportunity_cells(row: AnyRow) -> list[Any]:
     values = dict(row._mapping)
     amount, pipeline_rate, revenue_rate = (
         values["amount_minor"],
@@ -132,7 +133,6 @@ def _opportunity_cells(row: Row[Any]) -> list[Any]:
         values["revenue_attributed_minor"], revenue_rate
     )
     return [values[name] for name in _OPPORTUNITY_HEADER]
-
 
 
 def credits_csv(
