@@ -1,4 +1,4 @@
-"""`commattr`: serve, worker, migrate, demo, create-workspace, bi-role, openapi."""
+"""`commattr`: serve, worker, migrate, demo, create-workspace, create-key, bi-role, openapi."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import uvicorn
 
 from app import bi
 from app import migrate as migrations
+from app.auth.service import mint_key
 from app.clock import system_clock
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
 from app.exceptions import AppError
 from app.main import create_app
-from app.workspaces.service import create_workspace
+from app.workspaces.service import create_workspace, get_workspace
 
 cli = typer.Typer(help="community-attribution: community-influenced pipeline and revenue.")
 
@@ -48,6 +49,30 @@ def create_workspace_command(
         workspace_id = created.workspace.id
     typer.echo(f"workspace {workspace_id} '{name}' created")
     typer.echo(f"API key (shown once, keep it safe): {created.api_key}")
+
+
+@cli.command("create-key")
+def create_key(
+    workspace_id: Annotated[int, typer.Argument(help="The workspace the key reaches.")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'Power BI'.")] = "api key",
+    scope: Annotated[
+        list[str], typer.Option(help="read, write or admin (repeatable); admin implies write.")
+    ] = ["read"],  # noqa: B006 (typer reads the default)
+) -> None:
+    """Mint another API key, e.g. a read-only one for a BI tool; printed once."""
+    settings = Settings()
+    try:
+        with transaction(build_sessionmaker(build_engine(settings))) as session:
+            get_workspace(session, workspace_id)
+            secret = mint_key(
+                session, workspace_id=workspace_id, name=name, scopes=scope, now=system_clock()
+            )
+    except (AppError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"API key for workspace {workspace_id} ({', '.join(sorted(scope))}), shown once: {secret}"
+    )
 
 
 bi_role_cli = typer.Typer(help="Read-only PostgreSQL roles for BI tools, one per workspace.")
