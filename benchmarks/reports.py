@@ -3,8 +3,8 @@
     python -m benchmarks.reports --credits 1000000 --opportunities 100000 --clients 8
 
 Loads a synthetic run straight into PostgreSQL with COPY (accounts, opportunities, the run's
-snapshot, its credits, and the per-run rollups computed from those credits by SQL, as the service
-computes them), serves the API with `commattr serve` in a child process, and measures p50/p99 of
+snapshot, its credits, the credit rollups computed from those credits by SQL, and the report
+rollups written by the service's own code), serves the API with `commattr serve` in a child process, and measures p50/p99 of
 `summary`, `by-activity-type` and `timeseries`, unfiltered and with one filter, from concurrent
 clients on loopback. Without --postgres-url it starts a throwaway server (scripts/test-postgres).
 """
@@ -35,7 +35,8 @@ from app.catalog.schemas import ActivityTypeIn
 from app.catalog.service import put_activity_type
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
-from app.models import Category
+from app.models import AttributionRun, Category
+from app.reports import rollups
 from app.workspaces.service import create_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +255,11 @@ def load(
             (run_id,),
         )
         connection.commit()
-        cursor.execute("ANALYZE")
+    factory = build_sessionmaker(build_engine(Settings(database_url=url)))
+    with transaction(factory) as session:
+        rollups.write(session, run=session.get_one(AttributionRun, run_id))
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("ANALYZE")
 
 
 @contextmanager

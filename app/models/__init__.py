@@ -12,7 +12,14 @@ from app.models.community import (
     Touchpoint,
 )
 from app.models.crm import Account, Contact, ExchangeRate, Lead, Opportunity, OpportunityContact
-from app.models.runs import AttributionRun, Credit, CreditRollup, DefaultRun, RunOpportunity
+from app.models.runs import (
+    AttributionRun,
+    Credit,
+    CreditRollup,
+    DefaultRun,
+    ReportRollup,
+    RunOpportunity,
+)
 from app.models.sync import CrmConnection, SyncCursor, SyncJob, SyncRun
 from app.models.workspace import ApiKey, Workspace
 
@@ -37,6 +44,7 @@ __all__ = [
     "Opportunity",
     "OpportunityContact",
     "Program",
+    "ReportRollup",
     "RunOpportunity",
     "SyncCursor",
     "SyncJob",

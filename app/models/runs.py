@@ -147,3 +147,28 @@ class CreditRollup(Base):
     touches: Mapped[int] = mapped_column(BigInteger)
     fraction: Mapped[float] = mapped_column(Float(53))
     amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportRollup(Base):
+    """A run's report measures summed per stage, local day, opportunity type and exchange rate
+    (and per breakdown key): reports over a period and types read these few rows instead of
+    every opportunity and credit. ``dimension`` is empty for the opportunity measures (total,
+    influenced, sourced, accelerated, attributed) and names the breakdown otherwise (measures
+    touched and credited)."""
+
+    __tablename__ = "report_rollup"
+    __table_args__ = (Index(None, "run_id", "stage", "dimension", "day"),)
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    run_id: Mapped[int] = mapped_column(Id, ForeignKey("attribution_run.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(8))
+    dimension: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12))
+    measure: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    opportunities: Mapped[int] = mapped_column(BigInteger)

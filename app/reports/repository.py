@@ -50,7 +50,19 @@ def _groups(session: Session, query: Any) -> list[Group]:
 
 
 def _keyed(key: Any, *columns: Any) -> tuple[Any, ...]:
-    return columns if key is None else (key, *columns)
+    if key is None:
+        return columns
+    return (*key, *columns) if isinstance(key, tuple) else (key, *columns)
+
+
+def _split(row: Any, key: Any) -> tuple[Any, list[Any]]:
+    """(the group's key, the other columns) of a row selected with ``_keyed(key, ...)``."""
+    values = list(row)
+    if key is None:
+        return None, values
+    width = len(key) if isinstance(key, tuple) else 1
+    head = tuple(values[:width]) if isinstance(key, tuple) else values[0]
+    return head, values[width:]
 
 
 MEASURES = ("total", "influenced", "sourced", "accelerated", "attributed")
@@ -60,7 +72,7 @@ def stage_measures(
     session: Session, where: ColumnElement[bool], stage: Stage, *, key: Any = None
 ) -> dict[str, list[Group]]:
     """Every summary measure of the opportunities matching ``where`` in one scan, grouped by
-    ``key`` (optional) and by the rate their amounts convert at."""
+    ``key`` (optional: a column or a tuple of columns) and by the rate their amounts convert at."""
     rate = STAGE_RATE[stage]
     amount = func.coalesce(RO.amount, 0)
 
@@ -86,7 +98,7 @@ def stage_measures(
     )
     measures: dict[str, list[Group]] = {name: [] for name in MEASURES}
     for row in session.execute(query):
-        group_key, currency, group_rate, *sums = row if key is not None else (None, *row)
+        group_key, (currency, group_rate, *sums) = _split(row, key)
         for index, name in enumerate(MEASURES):
             measures[name].append(
                 (
@@ -111,33 +123,38 @@ def _rollups(where: ColumnElement[bool], stage: Stage) -> Any:
 
 
 def breakdown_measures(
-    session: Session, where: ColumnElement[bool], stage: Stage, key_name: str
+    session: Session,
+    where: ColumnElement[bool],
+    stage: Stage,
+    key_name: str,
+    *,
+    also_by: tuple[Any, ...] = (),
 ) -> dict[str, list[Group]]:
     """Per key, in one query: ``touched``, the opportunities with at least one touch of the key in
     the stage's window (each counts once per key, so not additive across keys), and ``credited``,
-    the credit the model gives the key's touches with the opportunities where it is non-zero."""
-    key = BREAKDOWN_KEYS[key_name]
+    the credit the model gives the key's touches with the opportunities where it is non-zero.
+    ``also_by`` adds snapshot columns to the grouping (the key becomes a tuple)."""
+    dimension = BREAKDOWN_KEYS[key_name]
     per_opportunity = (
         _rollups(where, stage)
         .add_columns(
-            key.label("key"),
+            dimension.label("key"),
             CR.opportunity_id,
             RO.run_id,
             func.max(case((CR.touches > 0, 1), else_=0)).label("touched"),
             func.sum(CR.amount).label("credit"),
             func.max(case((CR.fraction > 0, 1), else_=0)).label("credited"),
         )
-        .where(key.is_not(None))
-        .group_by(key, CR.opportunity_id, RO.run_id)
+        .where(dimension.is_not(None))
+        .group_by(dimension, CR.opportunity_id, RO.run_id)
         .subquery()
     )
     rate = STAGE_RATE[stage]
     amount = func.coalesce(RO.amount, 0)
+    key: Any = (per_opportunity.c.key, *also_by) if also_by else per_opportunity.c.key
     query = (
         select(
-            per_opportunity.c.key,
-            RO.currency,
-            rate,
+            *_keyed(key, RO.currency, rate),
             func.sum(case((per_opportunity.c.touched == 1, amount), else_=0)),
             func.sum(per_opportunity.c.touched),
             func.sum(per_opportunity.c.credit),
@@ -151,18 +168,13 @@ def breakdown_measures(
                 RO.opportunity_id == per_opportunity.c.opportunity_id,
             ),
         )
-        .group_by(per_opportunity.c.key, RO.currency, rate)
+        .group_by(*_keyed(key, RO.currency, rate))
     )
     measures: dict[str, list[Group]] = {"touched": [], "credited": []}
-    for (
-        group_key,
-        currency,
-        group_rate,
-        touched,
-        touched_count,
-        credit,
-        credited,
-    ) in session.execute(query):
+    for row in session.execute(query):
+        group_key, (currency, group_rate, touched, touched_count, credit, credited) = _split(
+            row, key
+        )
         measures["touched"].append(
             (group_key, currency, group_rate, int(touched or 0), int(touched_count or 0))
         )

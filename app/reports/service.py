@@ -16,7 +16,7 @@ from app.exceptions import InvalidInput, NotFound
 from app.models import Account, AttributionRun, Opportunity, Program, Workspace
 from app.models import RunOpportunity as RO
 from app.money import exponent, round_half_up
-from app.reports import repository
+from app.reports import repository, rollups
 from app.reports.filters import STAGES, FilterParams, ReportFilters, Stage
 from app.reports.periods import Interval, bucket_of, buckets
 from app.reports.repository import DATE_OF_STAGE, Group
@@ -132,8 +132,11 @@ def _header(run: AttributionRun, workspace: Workspace, filters: ReportFilters) -
 def _stage_summary(
     session: Session, run: AttributionRun, stage: Stage, filters: ReportFilters
 ) -> StageSummary:
-    measures = repository.stage_measures(session, filters.where(run.id, stage), stage)
-    figures = {name: to_figure(groups) for name, groups in measures.items()}
+    if rollups.covers(filters):
+        measures = rollups.read(session, run_id=run.id, stage=stage, filters=filters)
+    else:
+        measures = repository.stage_measures(session, filters.where(run.id, stage), stage)
+    figures = {name: to_figure(measures.get(name, [])) for name in repository.MEASURES}
     total, attributed = figures["total"], figures["attributed"]
     return StageSummary(
         **figures,
@@ -188,11 +191,16 @@ def breakdown(
 ) -> Breakdown:
     columns: dict[Any, dict[str, Any]] = defaultdict(dict)
     for stage in STAGES:
-        measures = repository.breakdown_measures(
-            session, filters.where(run.id, stage), stage, dimension
-        )
+        if rollups.covers(filters):
+            measures = rollups.read(
+                session, run_id=run.id, stage=stage, filters=filters, dimension=dimension
+            )
+        else:
+            measures = repository.breakdown_measures(
+                session, filters.where(run.id, stage), stage, dimension
+            )
         for measure, column in (("touched", "influenced"), ("credited", "attributed")):
-            for key, figure in by_key(measures[measure]).items():
+            for key, figure in by_key(measures.get(measure, [])).items():
                 columns[key][f"{stage}_{column}_minor"] = figure.amount_minor
                 columns[key][f"{stage}_{column}_opportunities"] = figure.opportunities
     labels = _labels(session, workspace, dimension)
@@ -294,11 +302,16 @@ def timeseries(
     grouped: dict[tuple[str, str], list[Group]] = defaultdict(list)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for stage in STAGES:
-        measures = repository.stage_measures(
-            session, filters.where(run.id, stage), stage, key=DATE_OF_STAGE[stage]
-        )
+        if rollups.covers(filters):
+            measures = rollups.read(
+                session, run_id=run.id, stage=stage, filters=filters, by_day=True
+            )
+        else:
+            measures = repository.stage_measures(
+                session, filters.where(run.id, stage), stage, key=DATE_OF_STAGE[stage]
+            )
         for measure in ("total", "influenced", "sourced", "attributed"):
-            for group in measures[measure]:
+            for group in measures.get(measure, []):
                 label = bucket_of(group[0], interval, fiscal)[0]
                 grouped[(label, f"{stage}_{measure}_minor")].append(group)
                 if measure == "total":

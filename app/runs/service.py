@@ -15,6 +15,7 @@ from app.currency import RateTable
 from app.exceptions import InvalidInput, NotFound
 from app.localtime import end_of_local_day, local_date
 from app.models import AttributionRun, Opportunity, Workspace
+from app.reports import rollups as report_rollups
 from app.runs import repository
 from app.runs.schemas import (
     CreditOut,
@@ -110,6 +111,7 @@ def execute_run(
     repository.write_credits(session, _credit_rows(credits, run), settings.credit_insert_batch)
     repository.write_rollups(session, _rollup_rows(credits, run), settings.credit_insert_batch)
     session.flush()
+    report_rollups.write(session, run=run)
     return run
 
 
