@@ -1,0 +1,197 @@
+"""Every report on the demo company against an independent computation over the same rows: the
+run's snapshot and credits, summed with exact fractions, converted and rounded half up once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.config import Settings
+from app.db import build_engine, build_sessionmaker
+from app.demo import load_demo
+from app.main import create_app
+from app.models import ActivityType, Credit, RunOpportunity
+from tests.conftest import DEFAULT_NOW, Api, SettableClock
+
+FROM, TO = date(2024, 10, 1), date(2025, 9, 30)
+
+
+@dataclass
+class Demo:
+    api: Api
+    run_id: int
+    snapshot: list[Any]
+    credits: list[Any]
+    categories: dict[int, str]
+
+
+@pytest.fixture(scope="module")
+def demo(database_url: str) -> Iterator[Demo]:
+    settings = Settings(database_url=database_url)
+    engine = build_engine(settings)
+    factory = build_sessionmaker(engine)
+    loaded = load_demo(
+        factory, settings=settings, seed=11, now=DEFAULT_NOW, scale=0.04, models=("linear",)
+    )
+    assert loaded is not None
+    run_id = dict(loaded.run_ids)["linear"]
+    with factory() as session:
+        snapshot = list(
+            session.execute(select(RunOpportunity).where(RunOpportunity.run_id == run_id)).scalars()
+        )
+        credits = list(session.execute(select(Credit).where(Credit.run_id == run_id)).scalars())
+        categories = {
+            t.id: str(t.category)
+            for t in session.scalars(
+                select(ActivityType).where(ActivityType.workspace_id == loaded.workspace_id)
+            )
+        }
+    with TestClient(create_app(settings, clock=SettableClock(DEFAULT_NOW))) as client:
+        yield Demo(
+            Api(client, loaded.workspace_id, loaded.api_key), run_id, snapshot, credits, categories
+        )
+    engine.dispose()
+
+
+def rounded(value: Fraction) -> int:
+    """Half up, exactly: floor(value + 1/2) for non-negative values."""
+    assert value >= 0
+    return int(value + Fraction(1, 2))
+
+
+def in_stage(row: Any, stage: str, start: date = FROM, end: date = TO) -> bool:
+    if row.amount is not None and row.amount < 0:
+        return False
+    if stage == "pipeline":
+        return start <= row.created_date <= end
+    return bool(row.is_won) and row.close_date is not None and start <= row.close_date <= end
+
+
+def rate(row: Any, stage: str) -> Fraction:
+    value = row.pipeline_rate if stage == "pipeline" else row.revenue_rate
+    assert value is not None, "the demo converts every currency"
+    return Fraction(value)
+
+
+def report(demo: Demo, name: str, **params: Any) -> Any:
+    response = demo.api.get(
+        f"/v1/reports/{name}",
+        params={"from": str(FROM), "to": str(TO), "run": demo.run_id, **params},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_summary_equals_the_rows(demo: Demo) -> None:
+    summary = report(demo, "summary")
+    for stage in ("pipeline", "revenue"):
+        rows = [r for r in demo.snapshot if in_stage(r, stage)]
+        expected = {
+            "total": rows,
+            "influenced": [r for r in rows if getattr(r, f"{stage}_influenced")],
+            "sourced": [r for r in rows if r.sourced],
+            "accelerated": [r for r in rows if r.accelerated],
+        }
+        for measure, chosen in expected.items():
+            amount = sum((Fraction(r.amount or 0) * rate(r, stage) for r in chosen), Fraction(0))
+            assert (
+                summary[stage][measure]["amount_minor"],
+                summary[stage][measure]["opportunities"],
+            ) == (
+                rounded(amount),
+                len(chosen),
+            ), (stage, measure)
+        by_opportunity = {r.opportunity_id: r for r in rows}
+        community = [
+            c
+            for c in demo.credits
+            if c.stage == stage and c.is_community and c.opportunity_id in by_opportunity
+        ]
+        attributed = sum(
+            (c.amount * rate(by_opportunity[c.opportunity_id], stage) for c in community),
+            Fraction(0),
+        )
+        assert summary[stage]["attributed"]["amount_minor"] == rounded(attributed)
+        assert summary[stage]["attributed"]["opportunities"] == len(
+            {c.opportunity_id for c in community if c.fraction > 0}
+        )
+
+
+def test_categories_equal_the_rows(demo: Demo) -> None:
+    rows = {row["key"]: row for row in report(demo, "by-category")["rows"]}
+    for stage in ("pipeline", "revenue"):
+        by_opportunity = {r.opportunity_id: r for r in demo.snapshot if in_stage(r, stage)}
+        credited: dict[str, Fraction] = defaultdict(Fraction)
+        touched: dict[str, set[int]] = defaultdict(set)
+        for credit in demo.credits:
+            if credit.stage == stage and credit.opportunity_id in by_opportunity:
+                category = demo.categories[credit.activity_type_id]
+                credited[category] += credit.amount * rate(
+                    by_opportunity[credit.opportunity_id], stage
+                )
+                touched[category].add(credit.opportunity_id)
+        assert set(rows) == set(credited)
+        for category, amount in credited.items():
+            assert rows[category][f"{stage}_attributed_minor"] == rounded(amount), (stage, category)
+            influenced = sum(
+                (
+                    Fraction(by_opportunity[o].amount or 0) * rate(by_opportunity[o], stage)
+                    for o in touched[category]
+                ),
+                Fraction(0),
+            )
+            assert rows[category][f"{stage}_influenced_minor"] == rounded(influenced), (
+                stage,
+                category,
+            )
+            assert rows[category][f"{stage}_influenced_opportunities"] == len(touched[category])
+
+
+def test_months_equal_the_rows(demo: Demo) -> None:
+    series = report(demo, "timeseries", interval="month")["rows"]
+    for row in series:
+        start, end = date.fromisoformat(row["bucket_start"]), date.fromisoformat(row["bucket_end"])
+        for stage in ("pipeline", "revenue"):
+            chosen = [
+                r for r in demo.snapshot if in_stage(r, stage, max(start, FROM), min(end, TO))
+            ]
+            total = sum((Fraction(r.amount or 0) * rate(r, stage) for r in chosen), Fraction(0))
+            assert (row[f"{stage}_total_minor"], row[f"{stage}_opportunities"]) == (
+                rounded(total),
+                len(chosen),
+            )
+
+
+def test_accounts_equal_the_rows(demo: Demo) -> None:
+    rows = report(demo, "by-account")["rows"]
+    expected: dict[Any, Fraction] = defaultdict(Fraction)
+    for r in demo.snapshot:
+        if in_stage(r, "revenue"):
+            expected[r.account_id] += Fraction(r.amount or 0) * rate(r, "revenue")
+    assert sorted(
+        row["revenue_total_minor"] for row in rows if row["revenue_total_minor"]
+    ) == sorted(rounded(v) for v in expected.values() if rounded(v))
+
+
+def test_an_amount_range_equals_the_rows(demo: Demo) -> None:
+    low, high = 20_000, 80_000  # reporting currency, major units
+    pipeline = report(demo, "summary", amount_min=str(low), amount_max=str(high))["pipeline"][
+        "total"
+    ]
+    chosen = [
+        r
+        for r in demo.snapshot
+        if in_stage(r, "pipeline")
+        and r.amount is not None
+        and low * 100 <= Fraction(r.amount) * rate(r, "pipeline") <= high * 100
+    ]
+    total = sum((Fraction(r.amount) * rate(r, "pipeline") for r in chosen), Fraction(0))
+    assert (pipeline["amount_minor"], pipeline["opportunities"]) == (rounded(total), len(chosen))
