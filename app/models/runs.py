@@ -150,14 +150,15 @@ class CreditRollup(Base):
 
 
 class ReportRollup(Base):
-    """A run's report measures summed per stage, local day, opportunity type and exchange rate
-    (and per breakdown key): reports over a period and types read these few rows instead of
-    every opportunity and credit. ``dimension`` is empty for the opportunity measures (total,
+    """A run's report measures summed per stage, local day (``span`` day) or month (``span``
+    month, ``day`` its first day), opportunity type and exchange rate, and per breakdown key:
+    reports over a period and types read whole months and the days at its edges instead of every
+    opportunity and credit. ``dimension`` is empty for the opportunity measures (total,
     influenced, sourced, accelerated, attributed) and names the breakdown otherwise (measures
     touched and credited)."""
 
     __tablename__ = "report_rollup"
-    __table_args__ = (Index(None, "run_id", "stage", "dimension", "day"),)
+    __table_args__ = (Index(None, "run_id", "stage", "dimension", "span", "day"),)
 
     id: Mapped[int] = id_pk()
     workspace_id: Mapped[int] = workspace_fk()
@@ -165,6 +166,7 @@ class ReportRollup(Base):
     stage: Mapped[str] = mapped_column(String(8))
     dimension: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(64))
+    span: Mapped[str] = mapped_column(String(5))
     day: Mapped[date] = mapped_column(Date)
     type: Mapped[str] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))

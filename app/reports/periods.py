@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 Interval = Literal["week", "month", "fiscal_quarter"]
@@ -14,8 +15,10 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+@lru_cache(maxsize=16_384)
 def bucket_of(day: date, interval: Interval, fiscal_start_month: int) -> tuple[str, date, date]:
-    """(label, first day, last day) of the bucket holding ``day``."""
+    """(label, first day, last day) of the bucket holding ``day`` (cached: a timeseries asks for
+    every day of its period several times)."""
     if interval == "week":
         start = day - timedelta(days=day.weekday())
         year, week, _ = day.isocalendar()

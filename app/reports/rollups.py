@@ -4,10 +4,10 @@ the opportunity rows, so both paths give the same figures to the cent."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import AttributionRun, ReportRollup
@@ -35,8 +35,53 @@ def write(session: Session, *, run: AttributionRun) -> None:
                 session, where, stage, dimension, also_by=by_day_and_type
             )
             rows += _rows(run, stage, dimension, keyed)
+    rows += _months(rows)
     if rows:
         session.execute(insert(ReportRollup), rows)
+
+
+def _months(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The day rows summed per calendar month (every measure is a sum, counts included: an
+    opportunity falls on one day of a stage)."""
+    months: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in days:
+        first = row["day"].replace(day=1)
+        key = (
+            row["stage"],
+            row["dimension"],
+            row["key"],
+            first,
+            row["type"],
+            row["currency"],
+            row["rate"],
+            row["measure"],
+        )
+        month = months.setdefault(
+            key, {**row, "span": "month", "day": first, "amount": 0, "opportunities": 0}
+        )
+        month["amount"] += row["amount"]
+        month["opportunities"] += row["opportunities"]
+    return list(months.values())
+
+
+def _spans(start: date, end: date) -> list[tuple[str, date, date]]:
+    """Whole months of [start, end] from month rows, the days at its edges from day rows."""
+    first_full = start if start.day == 1 else _month_after(start)
+    after_last_full = (
+        _month_after(end) if _month_after(end) - timedelta(days=1) == end else end.replace(day=1)
+    )
+    if first_full >= after_last_full:
+        return [("day", start, end)]
+    spans = [("month", first_full, after_last_full - timedelta(days=1))]
+    if start < first_full:
+        spans.append(("day", start, first_full - timedelta(days=1)))
+    if after_last_full <= end:
+        spans.append(("day", after_last_full, end))
+    return spans
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _rows(
@@ -49,6 +94,7 @@ def _rows(
             "stage": stage,
             "dimension": dimension,
             "key": _key_text(key[0]) if dimension else "",
+            "span": "day",
             "day": key[-2],
             "type": key[-1],
             "currency": currency,
@@ -89,14 +135,26 @@ def read(
     filters: ReportFilters,
     dimension: str = "",
     by_day: bool = False,
+    days_only: bool = False,
 ) -> dict[str, list[Group]]:
-    """Measures summed over the period and types, grouped by breakdown key (or by day) and rate."""
+    """Measures summed over the period and types, grouped by breakdown key (or by day: the first
+    day of a whole month stands for it, unless ``days_only``) and rate."""
     key_column = ReportRollup.day if by_day else ReportRollup.key
+    spans = (
+        [("day", filters.period_from, filters.period_to)]
+        if days_only
+        else _spans(filters.period_from, filters.period_to)
+    )
     conditions = [
         ReportRollup.run_id == run_id,
         ReportRollup.stage == stage,
         ReportRollup.dimension == dimension,
-        ReportRollup.day.between(filters.period_from, filters.period_to),
+        or_(
+            *(
+                and_(ReportRollup.span == span, ReportRollup.day.between(first, last))
+                for span, first, last in spans
+            )
+        ),
     ]
     if filters.types:
         conditions.append(ReportRollup.type.in_(filters.types))

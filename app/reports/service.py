@@ -304,7 +304,12 @@ def timeseries(
     for stage in STAGES:
         if rollups.covers(filters):
             measures = rollups.read(
-                session, run_id=run.id, stage=stage, filters=filters, by_day=True
+                session,
+                run_id=run.id,
+                stage=stage,
+                filters=filters,
+                by_day=True,
+                days_only=interval == "week",
             )
         else:
             measures = repository.stage_measures(
