@@ -168,7 +168,18 @@ def serve(
             f'try: curl -H "Authorization: Bearer $(cat {DEMO_KEY_FILE})" '
             f'"{url}/v1/reports/summary?from={today - timedelta(days=364)}&to={today}"'
         )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    if settings.web_workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+        return
+    # several processes need the app as an import string; each builds it from the environment
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=settings.web_workers,
+        log_level=settings.log_level,
+    )
 
 
 @cli.command()

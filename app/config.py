@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `commattr serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `commattr serve` binds to.")
     log_level: str = Field(default="info", description="Python logging level name.")
+    web_workers: int = Field(
+        default=1, ge=1, le=64, description="Processes `commattr serve` runs (one per core helps)."
+    )
     touchpoint_batch_limit: int = Field(
         default=10_000, ge=1, description="Most touchpoints accepted by one batch call."
     )

@@ -97,8 +97,8 @@ def _fractions(
             cast("Mapping[str, float] | None", params["position_multipliers"]),
         )
     assert channel_values is not None
-    codes = prepared.channels[str(params["channel"])].codes
-    return split_by_channel_value(journeys, codes, channel_values)
+    kind = str(params["channel"])
+    return split_by_channel_value(journeys, prepared.channels[kind].codes, channel_values, kind)
 
 
 def _credit_keys(prepared: PreparedJourneys, stage: str, journeys: Journeys) -> pl.DataFrame:

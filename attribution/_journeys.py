@@ -6,17 +6,20 @@ run shares the work across models (DESIGN.md section 2 and its Fine print).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Final, cast
+from typing import Final, TypeVar, cast
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from ._errors import InputFrameError
 from ._settings import JourneySettings
-from ._types import BoolArray, FloatArray, IntArray
+from ._types import BoolArray, CodeArray, FloatArray, IntArray
+
+T = TypeVar("T", bound=np.generic)
 
 CATEGORIES: Final = (
     "support",
@@ -129,17 +132,18 @@ class Journeys:
 
 def journeys_from_mask(mask: BoolArray, pair_opp: IntArray, time_us: IntArray) -> Journeys:
     """The journeys made of the pairs selected by ``mask`` (pairs sorted by opportunity)."""
-    element = np.flatnonzero(mask).astype(np.int64)
+    element = np.flatnonzero(mask).astype(np.int64, copy=False)
     opp = pair_opp[element]
     n = element.size
     new = np.empty(n, dtype=np.bool_)
     if n:
         new[0] = True
         np.not_equal(opp[1:], opp[:-1], out=new[1:])
-    starts = np.flatnonzero(new).astype(np.int64)
-    lengths = np.diff(np.append(starts, n)).astype(np.int64)
+    starts = np.flatnonzero(new).astype(np.int64, copy=False)
+    lengths = np.diff(np.append(starts, n))
     seg = np.repeat(np.arange(starts.size, dtype=np.int64), lengths)
-    pos = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+    pos = np.arange(n, dtype=np.int64)
+    pos -= np.repeat(starts, lengths)
     return Journeys(
         element=element,
         time=time_us[element],
@@ -157,7 +161,7 @@ class ChannelCodes:
     """One way of naming channels: the labels and each prepared pair's code into them."""
 
     labels: tuple[str, ...]
-    codes: IntArray
+    codes: CodeArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,13 +290,43 @@ def _read_touches(frame: pl.DataFrame) -> pl.DataFrame:
     return touches
 
 
-def _vocabulary(values: pl.Series, leading: tuple[str, ...] = ()) -> ChannelCodes:
-    present = set(values.unique().to_list())
-    labels = tuple(v for v in leading if v in present) + tuple(
-        sorted(v for v in present if v not in leading)
+_CHANNEL_KINDS: Final = ("category", "activity_type", "program")
+
+
+def _encode_channels(raw: pl.DataFrame, rows: IntArray | None) -> dict[str, ChannelCodes]:
+    """Channel labels and codes of the distinct touches (``rows``: their rows, or all rows).
+
+    Labels are those of the distinct touches: the API's categories in their order, other
+    kinds sorted. Each column is encoded once over all rows (in parallel by Polars), then
+    the codes are taken at the distinct touches' rows.
+    """
+    if raw.height == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return {kind: ChannelCodes(labels=(), codes=empty) for kind in _CHANNEL_KINDS}
+    uniques = raw.select(pl.col(kind).unique().implode() for kind in _CHANNEL_KINDS).row(0)
+    leading = {"category": CATEGORIES}
+    labels = {}
+    for kind, values in zip(_CHANNEL_KINDS, uniques, strict=True):
+        present = set(values)
+        first = leading.get(kind, ())
+        labels[kind] = tuple(v for v in first if v in present) + tuple(
+            sorted(v for v in present if v not in first)
+        )
+    physical = raw.select(
+        pl.col(kind).cast(pl.Enum(list(labels[kind]))).to_physical() for kind in _CHANNEL_KINDS
     )
-    codes = values.cast(pl.Enum(list(labels))).to_physical().cast(pl.Int64).to_numpy()
-    return ChannelCodes(labels=labels, codes=codes)
+    channels = {}
+    for kind in _CHANNEL_KINDS:
+        codes = physical[kind].to_numpy().astype(np.int32)
+        names = labels[kind]
+        if rows is not None:
+            codes = codes[rows]
+            present_codes = np.bincount(codes, minlength=len(names)) > 0
+            if not present_codes.all():  # a label only on a repeated row of some touch
+                names = tuple(name for name, p in zip(names, present_codes, strict=True) if p)
+                codes = (np.cumsum(present_codes) - 1).astype(np.int32)[codes]
+        channels[kind] = ChannelCodes(labels=names, codes=codes)
+    return channels
 
 
 def duplicate_mask(group: IntArray, time_us: IntArray, window_us: int) -> BoolArray:
@@ -305,17 +339,24 @@ def duplicate_mask(group: IntArray, time_us: IntArray, window_us: int) -> BoolAr
     lifting (a loop over powers of two, not over touches).
     """
     n = group.size
-    dropped = np.zeros(n, dtype=np.bool_)
-    if n < 2:
-        return dropped
     close = np.zeros(n, dtype=np.bool_)
-    close[1:] = (group[1:] == group[:-1]) & (time_us[1:] - time_us[:-1] <= window_us)
+    if n > 1:
+        close[1:] = (group[1:] == group[:-1]) & (time_us[1:] - time_us[:-1] <= window_us)
+    return _dropped_in_runs(close, time_us, window_us)
+
+
+def _dropped_in_runs(close: BoolArray, time_us: IntArray, window_us: int) -> BoolArray:
+    """:func:`duplicate_mask` given ``close``: whether each touch is of its predecessor's
+    group and within the window of it (False for the first)."""
+    n = close.size
+    dropped = np.zeros(n, dtype=np.bool_)
     if not close.any():
         return dropped
-    cluster = np.cumsum(~close) - 1
-    member = np.bincount(cluster)[cluster] >= 2
+    # Touches in runs of close touches: a close one or the one before it.
+    member = close.copy()
+    member[:-1] |= close[1:]
     index = np.flatnonzero(member)
-    c = cluster[index]
+    c = np.cumsum(~close[index])
     t = time_us[index]
     m = index.size
     same = np.zeros(m, dtype=np.bool_)
@@ -346,86 +387,144 @@ def duplicate_mask(group: IntArray, time_us: IntArray, window_us: int) -> BoolAr
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Touches:
-    """Distinct touches in touch order (index = rank), and each input row's rank."""
+    """The distinct touches: per touch (index d, in touch_id order) its attributes; its
+    rank in touch order; each input row's rank; which ranks are kept (not duplicates, not
+    excluded staff)."""
 
     touch_id: IntArray
     time: IntArray
     community: BoolArray
     weight: FloatArray
-    kept: BoolArray
     channels: Mapping[str, ChannelCodes]
+    order: IntArray
+    kept: BoolArray
     row_rank: IntArray
     duplicates: int
     staff_excluded: int
 
 
-def _touch_order(raw: pl.DataFrame, rows: IntArray, time: IntArray) -> IntArray:
-    """Distinct touches (given by a representative row, in touch_id order) in touch order.
+def _index_bits(n: int) -> int:
+    return max(1, (n - 1).bit_length())
 
-    Order is (occurred_at, source, external_id, touch_id); a stable sort on the instant
-    settles everything but equal instants, which a string sort settles apart.
+
+def _by_touch_id(row_touch: IntArray) -> tuple[IntArray | None, IntArray | None]:
+    """One representative row per distinct touch_id (its first row), in touch_id order,
+    and each row's distinct touch; ``(None, None)`` when every row is already one touch in
+    touch_id order (the identity)."""
+    n = row_touch.size
+    if n < 2 or bool(np.all(row_touch[1:] > row_touch[:-1])):
+        return None, None
+    low = int(row_touch.min())
+    row_bits = _index_bits(n)
+    if (int(row_touch.max()) - low).bit_length() + row_bits <= 63:
+        key = row_touch - low
+        key <<= row_bits
+        key |= np.arange(n, dtype=np.int64)
+        key.sort()  # by touch_id, then row: the first row of a touch comes first
+        by_touch = key & ((1 << row_bits) - 1)
+        key >>= row_bits
+        sorted_touch = key
+    else:
+        by_touch = np.argsort(row_touch, kind="stable").astype(np.int64, copy=False)
+        sorted_touch = row_touch[by_touch]
+    first = np.ones(n, dtype=np.bool_)
+    first[1:] = sorted_touch[1:] != sorted_touch[:-1]
+    rows = by_touch[first]
+    row_distinct = np.empty(n, dtype=np.int64)
+    row_distinct[by_touch] = np.cumsum(first) - 1
+    return rows, row_distinct
+
+
+def _touch_order(
+    time: IntArray, ties: Callable[[IntArray], pl.DataFrame]
+) -> tuple[IntArray, IntArray]:
+    """Touch order (rank -> touch d) and the instants in that order.
+
+    Order is (occurred_at, source, external_id, touch_id). One sort of packed integers
+    (the instant, coarsened when the span needs more bits, and d, which follows touch_id)
+    settles everything but equal (coarse) instants; those are sorted apart with the
+    strings that ``ties`` gives for some touches.
     """
-    order = np.argsort(time, kind="stable").astype(np.int64)
-    if order.size < 2:
-        return order
-    ordered = time[order]
-    tie = np.zeros(order.size, dtype=np.bool_)
-    same = ordered[1:] == ordered[:-1]
-    tie[1:] |= same
+    n = time.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = int(time.min())
+    index_bits = _index_bits(n)
+    shift = max(0, (int(time.max()) - low).bit_length() + index_bits - 63)
+    key = time - low
+    key >>= shift
+    key <<= index_bits
+    key |= np.arange(n, dtype=np.int64)
+    key.sort()
+    order = key & ((1 << index_bits) - 1)
+    key >>= index_bits
+    tie = np.zeros(n, dtype=np.bool_)
+    same = key[1:] == key[:-1]
+    tie[1:] = same
     tie[:-1] |= same
+    del same
+    # The final order sorts by instant first, so the instants in order are simply sorted.
+    ordered = np.sort(time) if shift else key + low
     if tie.any():
-        index = order[tie]
-        picked = raw.select("source", "external_id").gather(pl.Series(rows[index]))
-        resolved = picked.with_columns(
-            pl.Series("time", time[index]), pl.Series("index", index)
-        ).sort(["time", "source", "external_id", "index"])
-        order[tie] = resolved["index"].to_numpy()
-    return order
+        slots = np.flatnonzero(tie)
+        index = np.sort(order[slots])  # read the strings in row order: far faster
+        resolved = (
+            ties(index)
+            .with_columns(pl.Series("time", time[index]), pl.Series("index", index))
+            .sort(["time", "source", "external_id", "index"])
+        )
+        order[slots] = resolved["index"].to_numpy()
+    return order, ordered
 
 
 def _distinct_touches(raw: pl.DataFrame, settings: JourneySettings) -> _Touches:
     """Distinct touches, ordered, encoded, with duplicates and staff marked (not kept)."""
-    row_touch = raw["touch_id"].to_numpy().astype(np.int64)
-    n_rows = row_touch.size
-    by_touch = np.argsort(row_touch, kind="stable")
-    sorted_touch = row_touch[by_touch]
-    first = np.ones(n_rows, dtype=np.bool_)
-    if n_rows > 1:
-        first[1:] = sorted_touch[1:] != sorted_touch[:-1]
-    rows = by_touch[first].astype(np.int64)  # one representative row per touch, by touch_id
-    row_distinct = np.empty(n_rows, dtype=np.int64)
-    row_distinct[by_touch] = np.cumsum(first) - 1
-    n = rows.size
+    row_touch = raw["touch_id"].to_numpy().astype(np.int64, copy=False)
+    rows, row_distinct = _by_touch_id(row_touch)
 
-    time_by_id = raw["occurred_at"].to_numpy().astype(np.int64)[rows]
-    order = _touch_order(raw, rows, time_by_id)  # rank -> touch (in touch_id order)
+    def at_touches(values: NDArray[T]) -> NDArray[T]:
+        return values if rows is None else values[rows]
+
+    def gather(frame: pl.DataFrame, index: IntArray) -> pl.DataFrame:
+        return frame.gather(pl.Series(index if rows is None else rows[index]))
+
+    touch_id = at_touches(row_touch)
+    n = touch_id.size
+    time = at_touches(raw["occurred_at"].to_numpy().astype(np.int64, copy=False))
+    order, ordered_time = _touch_order(
+        time, lambda index: gather(raw.select("source", "external_id"), index)
+    )
     rank_of = np.empty(n, dtype=np.int64)
     rank_of[order] = np.arange(n, dtype=np.int64)
-    ranked_rows = rows[order]
 
-    def column(name: str) -> pl.Series:
-        return raw[name].gather(pl.Series(ranked_rows)) if n else raw[name].clear()
-
-    channels = {
-        "category": _vocabulary(column("category"), CATEGORIES),
-        "activity_type": _vocabulary(column("activity_type")),
-        "program": _vocabulary(column("program")),
-    }
-    time = time_by_id[order]
-    community = raw["is_community"].to_numpy().astype(np.bool_)[ranked_rows] & (
-        column("category") != "marketing"
-    ).to_numpy().astype(np.bool_)
-    staff = raw["is_staff"].to_numpy().astype(np.bool_)[ranked_rows]
-    dropped = _duplicates(column("person"), channels["activity_type"].codes, time, settings)
-    excluded = staff & ~dropped if settings.exclude_staff else np.zeros(n, dtype=np.bool_)
+    channels = _encode_channels(raw, rows)
+    category = channels["category"]
+    community = at_touches(raw["is_community"].to_numpy().astype(np.bool_, copy=False))
+    if "marketing" in category.labels:
+        community = community & (category.codes != category.labels.index("marketing"))
+    dropped = _duplicates(
+        raw["person"],
+        rows,
+        channels["activity_type"].codes,
+        order,
+        rank_of,
+        ordered_time,
+        settings.duplicate_window_us,
+    )
+    if settings.exclude_staff:
+        staff = at_touches(raw["is_staff"].to_numpy().astype(np.bool_, copy=False))[order]
+        excluded = staff & ~dropped
+    else:
+        excluded = np.zeros(n, dtype=np.bool_)
     return _Touches(
-        touch_id=sorted_touch[first][order],
+        touch_id=touch_id,
         time=time,
         community=community,
-        weight=raw["weight"].to_numpy().astype(np.float64)[ranked_rows],
-        kept=~dropped & ~excluded,
+        weight=at_touches(raw["weight"].to_numpy().astype(np.float64, copy=False)),
         channels=channels,
-        row_rank=rank_of[row_distinct],
+        order=order,
+        kept=~(dropped | excluded),
+        row_rank=rank_of if row_distinct is None else rank_of[row_distinct],
         duplicates=int(dropped.sum()),
         staff_excluded=int(excluded.sum()),
     )
@@ -435,36 +534,44 @@ _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _duplicates(
-    person: pl.Series, activity: IntArray, time: IntArray, settings: JourneySettings
+    person_rows: pl.Series,
+    rows: IntArray | None,
+    activity: CodeArray,
+    order: IntArray,
+    rank_of: IntArray,
+    ordered_time: IntArray,
+    window: int,
 ) -> BoolArray:
-    """Duplicates among touches in touch order: same person and activity type (Fine print).
+    """Duplicates by rank: same person and activity type within the window (Fine print).
 
     Touches are grouped by a hash of (person, activity type) packed with their rank into one
     integer sort key. A hash collision could only matter where two touches of the group are
     within the window of each other; those pairs are checked against the real values, and a
     collision there falls back to exact codes.
     """
-    n = time.size
+    n = order.size
     if n < 2:
         return np.zeros(n, dtype=np.bool_)
+    person = person_rows if rows is None else person_rows.gather(pl.Series(rows))
     nulls = person.is_null().to_numpy()
     hashed = person.hash().to_numpy().astype(np.uint64)
-    hashed ^= activity.astype(np.uint64) * _GOLDEN_GAMMA
-    rank_bits = int(n - 1).bit_length()
-    group = (hashed >> np.uint64(rank_bits + 1)).astype(np.int64)
+    mixed = activity.astype(np.uint64)
+    mixed *= _GOLDEN_GAMMA
+    hashed ^= mixed
+    del mixed
+    rank_bits = _index_bits(n)
+    hashed >>= np.uint64(rank_bits + 1)
+    group = hashed.view(np.int64)
     if nulls.any():  # no person: never a duplicate of anything
         group[nulls] = -1 - np.arange(int(nulls.sum()), dtype=np.int64)
-    window = settings.duplicate_window_us
-    dropped, rank, sorted_group = _dropped_by_group(group, rank_bits, time, window)
-    # Pairs of neighbours within the window must really share person and activity type.
-    close = np.flatnonzero(
-        (sorted_group[1:] == sorted_group[:-1])
-        & (time[rank[1:]] - time[rank[:-1]] <= window)
-        & (sorted_group[1:] >= 0)
+    dropped, rank, close_in_group = _dropped_by_group(
+        group, rank_of, rank_bits, ordered_time, window
     )
+    # Pairs of neighbours within the window must really share person and activity type.
+    close = np.flatnonzero(close_in_group) - 1
     if close.size:
-        a = rank[close]
-        b = rank[close + 1]
+        a = order[rank[close]]
+        b = order[rank[close + 1]]
         same_person = person.gather(pl.Series(a)) == person.gather(pl.Series(b))
         if not (bool(same_person.all()) and bool(np.all(activity[a] == activity[b]))):
             exact = pl.DataFrame({"p": person, "a": activity}).select(
@@ -472,22 +579,51 @@ def _duplicates(
             )
             codes = exact.to_series().to_numpy().astype(np.int64)
             codes[nulls] = -1 - np.arange(int(nulls.sum()), dtype=np.int64)
-            dropped, _, _ = _dropped_by_group(codes, rank_bits, time, window)
+            dropped, _, _ = _dropped_by_group(codes, rank_of, rank_bits, ordered_time, window)
     return dropped
 
 
 def _dropped_by_group(
-    group: IntArray, rank_bits: int, time: IntArray, window_us: int
-) -> tuple[BoolArray, IntArray, IntArray]:
-    """Duplicates by group; also the (group, rank) sort: ranks and groups in that order."""
-    n = time.size
-    key = (group << rank_bits) | np.arange(n, dtype=np.int64)
+    group: IntArray, rank_of: IntArray, rank_bits: int, ordered_time: IntArray, window_us: int
+) -> tuple[BoolArray, IntArray, BoolArray]:
+    """Duplicates by rank, given each touch's group and rank; also the (group, rank) sort's
+    ranks, and where a touch is of its predecessor's group and within its window."""
+    key = group << rank_bits
+    key |= rank_of
     key.sort()
     rank = key & ((1 << rank_bits) - 1)
-    sorted_group = key >> rank_bits
-    dropped = np.zeros(n, dtype=np.bool_)
-    dropped[rank] = duplicate_mask(sorted_group, time[rank], window_us)
-    return dropped, rank, sorted_group
+    key >>= rank_bits
+    time = ordered_time[rank]
+    close = np.zeros(rank.size, dtype=np.bool_)
+    if rank.size > 1:
+        close[1:] = (key[1:] == key[:-1]) & (time[1:] - time[:-1] <= window_us)
+    dropped = np.zeros(rank.size, dtype=np.bool_)
+    dropped[rank] = _dropped_in_runs(close, time, window_us)
+    close &= key >= 0
+    return dropped, rank, close
+
+
+def _opportunity_index(opportunity_id: IntArray, raw_opp: IntArray) -> tuple[IntArray, BoolArray]:
+    """Each row's opportunity index (into the sorted ids) and whether the id is known."""
+    n_opps = opportunity_id.size
+    if n_opps == 0:
+        return np.zeros(raw_opp.size, dtype=np.int64), np.zeros(raw_opp.size, dtype=np.bool_)
+    low = int(opportunity_id[0])
+    span = int(opportunity_id[-1]) - low + 1
+    if span <= 4 * n_opps + 1024:  # dense ids: a lookup table
+        table = np.full(span + 1, -1, dtype=np.int64)
+        table[opportunity_id - low] = np.arange(n_opps, dtype=np.int64)
+        offset = raw_opp - low
+        offset[(offset < 0) | (offset >= span)] = span
+        index = table[offset]
+        known = index >= 0
+        index[~known] = 0
+        return index, known
+    index = np.searchsorted(opportunity_id, raw_opp).astype(np.int64)
+    known = index < n_opps
+    known[known] = opportunity_id[index[known]] == raw_opp[known]
+    index[~known] = 0
+    return index, known
 
 
 def prepare(
@@ -524,43 +660,50 @@ def prepare(
     n_distinct = touches_of.touch_id.size
 
     # Pairs (opportunity, kept touch), each once, sorted by opportunity then touch order.
-    raw_opp = raw["opportunity_id"].to_numpy().astype(np.int64)
-    opp_index = np.searchsorted(opportunity_id, raw_opp).astype(np.int64)
-    known = opp_index < opportunity_id.size
-    known[known] = opportunity_id[opp_index[known]] == raw_opp[known]
+    raw_opp = raw["opportunity_id"].to_numpy().astype(np.int64, copy=False)
+    opp_index, known = _opportunity_index(opportunity_id, raw_opp)
     row_rank = touches_of.row_rank
     keep_row = known & touches_of.kept[row_rank]
-    width = max(n_distinct, 1)
-    keys = np.sort(opp_index[keep_row] * width + row_rank[keep_row])
+    rank_bits = _index_bits(n_distinct)
+    keys = opp_index[keep_row]
+    keys <<= rank_bits
+    keys |= row_rank[keep_row]
+    keys.sort()
     if keys.size > 1:
         keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
-    pair_opp = (keys // width).astype(np.int64)
-    pair_rank = (keys % width).astype(np.int64)
+    pair_rank = keys & ((1 << rank_bits) - 1)
+    keys >>= rank_bits
+    pair_opp = keys
+    pair_touch = touches_of.order[pair_rank]
 
-    time_us = touches_of.time[pair_rank]
-    community = touches_of.community[pair_rank]
-    weight = touches_of.weight[pair_rank]
+    time_us = touches_of.time[pair_touch]
+    community = touches_of.community[pair_touch]
+    weight = touches_of.weight[pair_touch]
     channels = {
-        kind: ChannelCodes(labels=codes.labels, codes=codes.codes[pair_rank])
+        kind: ChannelCodes(labels=codes.labels, codes=codes.codes[pair_touch])
         for kind, codes in touches_of.channels.items()
     }
+    touch_id = touches_of.touch_id[pair_touch]
     dropped_count = touches_of.duplicates
     excluded_count = touches_of.staff_excluded
+    del touches_of, pair_touch, pair_rank, keep_row, opp_index, known, row_rank
 
-    # Windows, both ends inclusive (Fine print).
-    start = (created - settings.lookback_us)[pair_opp]
-    created_p = created[pair_opp]
-    closed_p = closed[pair_opp]
-    in_pipeline = (time_us >= start) & (time_us <= created_p)
-    in_revenue = is_won[pair_opp] & (time_us >= start) & (time_us <= closed_p)
-    in_fit = (
-        is_closed[pair_opp]
-        & ~amount_negative[pair_opp]
-        & (time_us >= start)
-        & (time_us <= closed_p)
-    )
-    accelerated_end = np.where(is_closed, closed, as_of)[pair_opp]
-    accelerating = community & (time_us > created_p) & (time_us <= accelerated_end)
+    # Windows, both ends inclusive (Fine print), in time relative to the creation.
+    relative = np.take(created, pair_opp)
+    np.subtract(time_us, relative, out=relative)
+    bound = np.take(closed - created, pair_opp)
+    after_start = relative >= -settings.lookback_us
+    in_pipeline = after_start & (relative <= 0)
+    in_window = np.less_equal(relative, bound, out=after_start)
+    in_window &= relative >= -settings.lookback_us
+    in_revenue = in_window & np.take(is_won, pair_opp)
+    in_fit = in_window & np.take(is_closed & ~amount_negative, pair_opp)
+    del in_window
+    np.take(np.where(is_closed, closed, as_of) - created, pair_opp, out=bound)
+    accelerating = np.less_equal(relative, bound)
+    accelerating &= relative > 0
+    accelerating &= community
+    del relative, bound
 
     n_opps = opportunity_id.size
     all_pipeline = journeys_from_mask(in_pipeline, pair_opp, time_us)
@@ -606,7 +749,7 @@ def prepare(
         has_lead_created=has_lead,
         value=value,
         pair_opp=pair_opp,
-        touch_id=touches_of.touch_id[pair_rank],
+        touch_id=touch_id,
         time_us=time_us,
         is_community=community,
         weight=weight,

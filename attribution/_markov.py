@@ -108,7 +108,7 @@ def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int
     n_channels = len(labels)
     fit = prepared.fit
     won_journey = prepared.is_won[fit.opp]
-    codes = coding.codes[fit.element]
+    codes = coding.codes[fit.element].astype(np.int64)
     seg = fit.seg
     step = np.ones(codes.size, dtype=np.bool_)
     if codes.size > 1:

@@ -9,6 +9,7 @@ for the first and last touches).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 
@@ -81,9 +82,44 @@ def position_based(journeys: Journeys, first: float, middle: float, last: float)
 
 def _count_at_or_before(journeys: Journeys, bound: IntArray, has_bound: BoolArray) -> IntArray:
     """Per journey, how many of its touches occur at or before its ``bound``."""
-    hits = journeys.time <= bound[journeys.seg]
-    counts = np.add.reduceat(hits.astype(np.int64), journeys.starts)
+    hits = journeys.time <= np.take(bound, journeys.seg)
+    counts = np.bincount(journeys.seg[hits], minlength=journeys.n_journeys)
     return np.where(has_bound, counts, 0)
+
+
+def _milestone_positions(
+    prepared: PreparedJourneys, journeys: Journeys, stage: str
+) -> dict[str, IntArray]:
+    """Per milestone, the position of its touch in each journey (-1: unreached).
+
+    Derived from the journeys alone, so computed once and shared by the milestone models.
+    """
+    key = f"milestones:{stage}"
+    cached = journeys.memo.get(key)
+    if cached is not None:
+        return cast("dict[str, IntArray]", cached)
+    opp = journeys.opp
+    last = journeys.lengths - 1
+    lead = _count_at_or_before(
+        journeys, prepared.lead_created_us[opp], prepared.has_lead_created[opp]
+    )
+    if stage == "pipeline":
+        creation = last
+        close = np.full(journeys.n_journeys, -1, dtype=np.int64)
+    else:
+        creation = _count_at_or_before(
+            journeys, prepared.created_us[opp], np.ones(journeys.n_journeys, dtype=np.bool_)
+        )
+        creation -= 1
+        close = last
+    positions = {
+        "first_touch": np.zeros(journeys.n_journeys, dtype=np.int64),
+        "lead_creation": lead - 1,
+        "opportunity_creation": creation,
+        "close": close,
+    }
+    journeys.memo[key] = positions
+    return positions
 
 
 def milestones(
@@ -102,73 +138,56 @@ def milestones(
     """
     if journeys.n_elements == 0:
         return np.zeros(0, dtype=np.float64)
-    opp = journeys.opp
-    starts = journeys.starts
-    ends = journeys.ends
-    lengths = journeys.lengths
-    everyone = np.ones(journeys.n_journeys, dtype=np.bool_)
-    reached: dict[str, BoolArray] = {}
-    holder: dict[str, IntArray] = {}
-    for name in shares:
-        if name == "first_touch":
-            reached[name], holder[name] = everyone, starts
-        elif name == "lead_creation":
-            hits = _count_at_or_before(
-                journeys, prepared.lead_created_us[opp], prepared.has_lead_created[opp]
-            )
-            reached[name], holder[name] = hits > 0, starts + hits - 1
-        elif name == "opportunity_creation" and stage == "pipeline":
-            reached[name], holder[name] = everyone, ends
-        elif name == "opportunity_creation":
-            hits = _count_at_or_before(journeys, prepared.created_us[opp], everyone)
-            reached[name], holder[name] = hits > 0, starts + hits - 1
-        elif name == "close":
-            reached[name], holder[name] = (everyone if stage == "revenue" else ~everyone), ends
-        else:  # pragma: no cover - guarded by parameter validation
+    known = _milestone_positions(prepared, journeys, stage)
+    names = list(shares)
+    for name in names:
+        if name not in known:  # pragma: no cover - guarded by parameter validation
             raise ValueError(f"unknown milestone {name}")
+    position = [known[name] for name in names]
+    reached = [p >= 0 for p in position]
 
     # Distinct holders per journey (a touch may hold several milestones): count each holder
-    # once, at its first milestone. Unreached milestones point at a scratch slot past the end.
-    count = journeys.n_elements
-    names = list(shares)
-    target = {name: np.where(reached[name], holder[name], count) for name in names}
-    distinct = np.zeros(journeys.n_journeys, dtype=np.int64)
+    # once, at its first milestone (unreached positions are -1, never a reached one's).
+    distinct = reached[0].astype(np.int64)
     reached_share = np.zeros(journeys.n_journeys, dtype=np.float64)
-    reached_count = np.zeros(journeys.n_journeys, dtype=np.int64)
-    for i, name in enumerate(names):
-        new = reached[name].copy()
-        for earlier in names[:i]:
-            new &= target[earlier] != target[name]
+    reached_share += shares[names[0]] * reached[0]
+    reached_count = reached[0].astype(np.int64)
+    for i in range(1, len(names)):
+        new = reached[i].copy()
+        for earlier in range(i):
+            new &= position[earlier] != position[i]
         distinct += new
-        reached_share += shares[name] * reached[name]
-        reached_count += reached[name]
-    others = lengths - distinct
+        reached_share += shares[names[i]] * reached[i]
+        reached_count += reached[i]
+    others = journeys.lengths - distinct
     milestone_total = float(sum(shares.values()))
     mass = np.where(others > 0, milestone_total, milestone_total + other)
     proportional = reached_share > 0
     scale = mass / np.where(proportional, reached_share, 1.0)
     equal = mass / np.maximum(reached_count, 1)
-    # A touch holding several milestones gets their parts added: fold each part into the
-    # first milestone on the same touch, so that every touch is written once.
-    parts: dict[str, FloatArray] = {}
-    for i, name in enumerate(names):
-        part = np.where(reached[name], np.where(proportional, shares[name] * scale, equal), 0.0)
-        for earlier in names[:i]:
-            same = target[earlier] == target[name]
-            if same.any():
-                parts[earlier] += np.where(same, part, 0.0)
-                part = np.where(same, 0.0, part)
-                target[name] = np.where(same, count, target[name])
-        parts[name] = part
 
+    count = journeys.n_elements
     fraction = np.empty(count + 1, dtype=np.float64)
     np.take(
         np.where(others > 0, other / np.maximum(others, 1), 0.0),
         journeys.seg,
         out=fraction[:count],
     )
-    for name in names:
-        fraction[target[name]] = parts[name]
+    # Every holder is written once, with its parts added in milestone order (a milestone
+    # on the touch of an earlier one adds to it); the later ones write to a scratch slot.
+    parts = [
+        np.where(reached[i], np.where(proportional, shares[name] * scale, equal), 0.0)
+        for i, name in enumerate(names)
+    ]
+    for i in range(len(names)):
+        first = reached[i].copy()
+        for earlier in range(i):
+            first &= position[earlier] != position[i]
+        for later in range(i + 1, len(names)):
+            same = (position[later] == position[i]) & first
+            if same.any():
+                parts[i] += np.where(same, parts[later], 0.0)
+        fraction[np.where(first, journeys.starts + position[i], count)] = parts[i]
     return fraction[:count]
 
 

@@ -29,11 +29,6 @@ _TOP = (1 << _REMAINDER_BITS) - 1
 _SCALE = float(1 << _REMAINDER_BITS)
 
 
-def exact_split(fraction: FloatArray, journeys: Journeys, amount: IntArray) -> IntArray:
-    """Amounts for fractions that are all 0 or 1 (first and last touch): no rounding."""
-    return np.where(fraction > 0, amount[journeys.seg], 0).astype(np.int64)
-
-
 def to_one_touch(journeys: Journeys, amount: IntArray, holder: IntArray) -> IntArray:
     """Each journey's whole amount on one element (``holder``: its index), 0 elsewhere."""
     cents = np.zeros(journeys.n_elements, dtype=np.int64)

@@ -263,8 +263,13 @@ def load(
 
 
 @contextmanager
-def serving(url: str, port: int) -> Iterator[str]:
-    environment = {**os.environ, "COMMATTR_DATABASE_URL": url, "COMMATTR_LOG_LEVEL": "warning"}
+def serving(url: str, port: int, workers: int) -> Iterator[str]:
+    environment = {
+        **os.environ,
+        "COMMATTR_DATABASE_URL": url,
+        "COMMATTR_LOG_LEVEL": "warning",
+        "COMMATTR_WEB_WORKERS": str(workers),
+    }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "commattr"), "serve", "--port", str(port)],
         env=environment,
@@ -316,6 +321,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=400, help="per scenario")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="server processes (COMMATTR_WEB_WORKERS)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres-url", default=None)
     args = parser.parse_args()
@@ -330,7 +338,7 @@ def main() -> None:
             f"loaded {args.credits:,} credits over {args.opportunities:,} opportunities "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        with serving(url, args.port) as base:
+        with serving(url, args.port, args.workers) as base:
             print(f"{'report':<18} {'filter':<18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
             for path, params in SCENARIOS:
                 started = time.perf_counter()
