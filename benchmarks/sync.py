@@ -18,8 +18,10 @@ app.worker.sync_next, with a RetryPolicy that never sleeps:
 Each stream is timed (sync engine functions wrapped, nothing else changed): total, the part spent
 in the fake CRM's request handler (``crm``), in the database work of the engine (``db``: reading
 stored rows, upserts, cursors, progress), and the rest (``client``: HTTP client, SDK parsing,
-record building). The fake runs in this process, so its time is part of the wall time, as a
-remote CRM's latency would be. At the end, live row counts must equal the fake's live counts.
+record building); ``recon`` is the database side of the junction reconcile (the CRM's full id
+list is read within ``client``/``crm``). The fake runs in this process, so its time is part of
+the wall time, as a remote CRM's latency would be. At the end, live row counts must equal the
+fake's live counts.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ from tests.fakes.serve import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = {
+MODELS: dict[str, Any] = {
     "account": Account,
     "contact": Contact,
     "opportunity": Opportunity,

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.deps import ReadKey, SessionDep
 from app.exports import service
+from app.reports.context import ModelParam, RunParam
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
-RunParam = Annotated[
-    int | None, Query(description="Attribution run id; default: the latest run of `model`.")
-]
-ModelParam = Annotated[
-    str | None, Query(description="Model whose latest run to export (default linear).")
-]
 CSV_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},

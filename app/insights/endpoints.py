@@ -3,34 +3,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.orm import Session
 
-from app.auth.service import Principal
-from app.deps import ReadKey, SessionDep
+from app.deps import SessionDep
 from app.insights import service
 from app.insights.bands import BandBy
 from app.insights.schemas import CoverageReport, LiftGroup, LiftReport
-from app.models import AttributionRun, Workspace
-from app.reports import service as reports
-from app.reports.endpoints import CSV_RESPONSES, Filters, ModelParam, RunParam
-from app.reports.filters import FilterParams, ReportFilters
+from app.reports.context import Report
+from app.reports.endpoints import CSV_RESPONSES
 from app.reports.rendering import FormatParam, header_columns, respond
-from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-
-
-def _context(
-    session: Session,
-    principal: Principal,
-    params: FilterParams,
-    run: int | None,
-    model: str | None,
-) -> tuple[Workspace, AttributionRun, ReportFilters]:
-    workspace = get_workspace(session, principal.workspace_id)
-    chosen = reports.choose_run(session, workspace_id=workspace.id, run_id=run, model=model)
-    filters = reports.resolve_filters(session, workspace=workspace, params=params)
-    return workspace, chosen, filters
 
 
 LIFT_COLUMNS = ["band", "group", *LiftGroup.model_fields]
@@ -50,17 +32,14 @@ LIFT_COLUMNS = ["band", "group", *LiftGroup.model_fields]
 def lift(
     request: Request,
     session: SessionDep,
-    principal: ReadKey,
-    params: Filters,
+    context: Report,
     band_by: Annotated[
         BandBy,
         Query(description="Account-size bands by employees or by annual revenue."),
     ] = "employees",
-    run: RunParam = None,
-    model: ModelParam = None,
     output: FormatParam = None,
 ) -> Response:
-    workspace, chosen, filters = _context(session, principal, params, run, model)
+    workspace, chosen, filters = context.workspace, context.run, context.filters
     report = service.lift(
         session, workspace=workspace, run=chosen, filters=filters, band_by=band_by
     )
@@ -119,13 +98,10 @@ def coverage_rows(report: CoverageReport) -> list[dict[str, Any]]:
 def coverage(
     request: Request,
     session: SessionDep,
-    principal: ReadKey,
-    params: Filters,
-    run: RunParam = None,
-    model: ModelParam = None,
+    context: Report,
     output: FormatParam = None,
 ) -> Response:
-    workspace, chosen, filters = _context(session, principal, params, run, model)
+    workspace, chosen, filters = context.workspace, context.run, context.filters
     report = service.coverage(session, workspace=workspace, run=chosen, filters=filters)
     head = header_columns(report)
     return respond(

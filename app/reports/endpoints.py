@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.deps import ReadKey, SessionDep
 from app.reports import service
+from app.reports.context import ModelParam, Report, RunParam
 from app.reports.filters import FilterParams, Stage, filter_params
 from app.reports.periods import Interval
 from app.reports.rendering import FormatParam, header_columns, respond
@@ -27,32 +28,12 @@ from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-RunParam = Annotated[
-    int | None, Query(description="Attribution run id; default: the latest run of `model`.")
-]
-ModelParam = Annotated[
-    str | None, Query(description="Model whose latest run to read (default linear).")
-]
 Filters = Annotated[FilterParams, Depends(filter_params)]
+
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with Accept: text/csv."},
     304: {"description": "Not modified (If-None-Match matched the ETag)."},
 }
-
-
-def _context(
-    session: Any, principal: Any, params: FilterParams, run: int | None, model: str | None
-) -> Any:
-    workspace = get_workspace(session, principal.workspace_id)
-    chosen = service.choose_run(
-        session,
-        workspace_id=workspace.id,
-        run_id=run,
-        model=model,
-        period=(params.period_from, params.period_to),
-    )
-    filters = service.resolve_filters(session, workspace=workspace, params=params)
-    return workspace, chosen, filters
 
 
 @router.get(
@@ -64,13 +45,10 @@ def _context(
 def summary(
     request: Request,
     session: SessionDep,
-    principal: ReadKey,
-    params: Filters,
-    run: RunParam = None,
-    model: ModelParam = None,
+    context: Report,
     output: FormatParam = None,
 ) -> Response:
-    workspace, chosen, filters = _context(session, principal, params, run, model)
+    workspace, chosen, filters = context.workspace, context.run, context.filters
     report = service.summary(session, workspace=workspace, run=chosen, filters=filters)
     head = header_columns(report)
     rows = [
@@ -93,13 +71,10 @@ def _breakdown_endpoint(
     def endpoint(
         request: Request,
         session: SessionDep,
-        principal: ReadKey,
-        params: Filters,
-        run: RunParam = None,
-        model: ModelParam = None,
+        context: Report,
         output: FormatParam = None,
     ) -> Response:
-        workspace, chosen, filters = _context(session, principal, params, run, model)
+        workspace, chosen, filters = context.workspace, context.run, context.filters
         report = service.breakdown(
             session, workspace=workspace, run=chosen, filters=filters, dimension=dimension
         )
@@ -137,13 +112,10 @@ for _path, _dimension, _summary in (
 def by_account(
     request: Request,
     session: SessionDep,
-    principal: ReadKey,
-    params: Filters,
-    run: RunParam = None,
-    model: ModelParam = None,
+    context: Report,
     output: FormatParam = None,
 ) -> Response:
-    workspace, chosen, filters = _context(session, principal, params, run, model)
+    workspace, chosen, filters = context.workspace, context.run, context.filters
     report = service.accounts(session, workspace=workspace, run=chosen, filters=filters)
     head = header_columns(report)
     rows = [{**head, **row.model_dump()} for row in report.rows]
@@ -159,14 +131,11 @@ def by_account(
 def timeseries(
     request: Request,
     session: SessionDep,
-    principal: ReadKey,
-    params: Filters,
+    context: Report,
     interval: Annotated[Interval, Query(description="week, month or fiscal_quarter.")] = "month",
-    run: RunParam = None,
-    model: ModelParam = None,
     output: FormatParam = None,
 ) -> Response:
-    workspace, chosen, filters = _context(session, principal, params, run, model)
+    workspace, chosen, filters = context.workspace, context.run, context.filters
     report = service.timeseries(
         session, workspace=workspace, run=chosen, filters=filters, interval=interval
     )
@@ -186,18 +155,15 @@ def timeseries(
 def opportunities(
     request: Request,
     session: SessionDep,
-    principal: ReadKey,
-    params: Filters,
+    context: Report,
     basis: Annotated[
         Stage, Query(description="pipeline: created in the period; revenue: won and closed in it.")
     ] = "pipeline",
     cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000, description="Most items per page.")] = 500,
-    run: RunParam = None,
-    model: ModelParam = None,
     output: FormatParam = None,
 ) -> Response:
-    workspace, chosen, filters = _context(session, principal, params, run, model)
+    workspace, chosen, filters = context.workspace, context.run, context.filters
     page = service.opportunities(
         session,
         workspace=workspace,

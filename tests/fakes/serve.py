@@ -200,7 +200,7 @@ def seed_salesforce(fake: FakeSalesforce, *, seed: int = 7, sizes: Sizes = SMALL
     for n in range(sizes.accounts):
         name, domain = _company_name(rng, n)
         domains.append(domain)
-        row = {
+        row: dict[str, Any] = {
             "Name": name,
             "Website": f"https://www.{domain}",
             "NumberOfEmployees": rng.choice((12, 45, 180, 900, 4_500, 22_000)),
@@ -228,7 +228,7 @@ def seed_salesforce(fake: FakeSalesforce, *, seed: int = 7, sizes: Sizes = SMALL
         first, last, email = _person(rng, n, f"lead{n % 17}.example.org")
         converted = bool(contacts) and rng.random() < 0.25
         created = _moment(rng)
-        row: dict[str, Any] = {
+        row = {
             "Name": f"{first} {last}",
             "Company": _company_name(rng, 1_000 + n)[0],
             "Email": email,
@@ -361,10 +361,10 @@ def seed_hubspot(fake: FakeHubSpot, *, seed: int = 7, sizes: Sizes = SMALL) -> S
         }
         fake.put("deals", deal, properties, modified_at=stamp.next())
         fake.associate("deals", deal, "companies", companies[account], label="Primary")
-        for contact in _roles(rng, people[account], sizes.max_roles):
+        for person in _roles(rng, people[account], sizes.max_roles):
             label = rng.choice(HUBSPOT_LABELS)
-            fake.associate("deals", deal, "contacts", contacts[contact], label=label)
-            seeded.add("deal_contacts", f"{deal}:{contacts[contact]}")
+            fake.associate("deals", deal, "contacts", contacts[person], label=label)
+            seeded.add("deal_contacts", f"{deal}:{contacts[person]}")
     return seeded
 
 
@@ -486,10 +486,14 @@ Salesforce: {salesforce.instance_url}   (HTTPS; CA certificate: {ca_file})
 HubSpot:    {hubspot.base_url}
 Seeded: {summary}
 
-1. Start the service (commattr serve and commattr worker) with:
+1. Start the service (commattr migrate, serve and worker) with this environment (the CA bundle
+   replaces the system's CAs for those processes: for a local try only):
 {exports}
 
-2. Create the connections (POST /v1/connections with a workspace API key):
+2. Create a workspace (.venv/bin/commattr create-workspace Acme prints its API key), then each
+   connection: POST /v1/connections with one of these bodies, e.g.
+   curl -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
+        -X POST http://127.0.0.1:8000/v1/connections -d '<body>'
 
 Salesforce:
 {json.dumps(salesforce_connection(salesforce), indent=2)}
@@ -499,7 +503,7 @@ HubSpot:
 """
 
 
-def _counts(salesforce: FakeSalesforce, hubspot: FakeHubSpot) -> dict[str, int]:
+def dataset_counts(salesforce: FakeSalesforce, hubspot: FakeHubSpot) -> dict[str, int]:
     return {
         "Salesforce accounts": len(salesforce.records("Account")),
         "contacts": len(salesforce.records("Contact")),
@@ -549,7 +553,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=options.seed,
         ca_file=options.ca_file,
     ) as (salesforce, hubspot):
-        print(instructions(salesforce, hubspot, options.ca_file, _counts(salesforce, hubspot)))
+        print(
+            instructions(salesforce, hubspot, options.ca_file, dataset_counts(salesforce, hubspot))
+        )
         sys.stdout.flush()
         stop.wait()
     print("fake CRMs stopped")

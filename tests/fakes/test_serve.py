@@ -19,7 +19,7 @@ from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.salesforce import FakeSalesforce
 from tests.fakes.serve import (
     Sizes,
-    _counts,
+    dataset_counts,
     instructions,
     running,
     seed_hubspot,
@@ -99,7 +99,7 @@ def test_the_printed_connections_and_environment_are_accepted(
 ) -> None:
     ca_file = tmp_path / "ca.pem"
     with running(salesforce_port=0, hubspot_port=0, seed=7, ca_file=ca_file) as (sf, hs):
-        printed = instructions(sf, hs, ca_file, _counts(sf, hs))
+        printed = instructions(sf, hs, ca_file, dataset_counts(sf, hs))
         environment = service_environment(sf, hs, ca_file)
         for name, value in environment.items():
             assert f"export {name}='{value}'" in printed

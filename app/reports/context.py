@@ -1,0 +1,54 @@
+"""The dependency every report shares: the workspace, the run it reads, and its filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from app.deps import ReadKey, SessionDep
+from app.models import AttributionRun, Workspace
+from app.reports import service
+from app.reports.filters import FilterParams, ReportFilters, filter_params
+from app.workspaces.service import get_workspace
+
+RunParam = Annotated[
+    int | None, Query(description="Attribution run id; default: the run of `model` (see README).")
+]
+ModelParam = Annotated[
+    str | None,
+    Query(
+        description="Model to read: its frozen run covering the period, else its latest default "
+        "run, else its latest run (default linear)."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    workspace: Workspace
+    run: AttributionRun
+    filters: ReportFilters
+
+
+def report_context(
+    session: SessionDep,
+    principal: ReadKey,
+    params: Annotated[FilterParams, Depends(filter_params)],
+    run: RunParam = None,
+    model: ModelParam = None,
+) -> ReportContext:
+    workspace = get_workspace(session, principal.workspace_id)
+    chosen = service.choose_run(
+        session,
+        workspace_id=workspace.id,
+        run_id=run,
+        model=model,
+        period=(params.period_from, params.period_to),
+    )
+    filters = service.resolve_filters(session, workspace=workspace, params=params)
+    return ReportContext(workspace=workspace, run=chosen, filters=filters)
+
+
+Report = Annotated[ReportContext, Depends(report_context)]
