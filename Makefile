@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run serve migrate demo test lint openapi worker clean
+.PHONY: run serve migrate demo test lint openapi worker fake-crm clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: $(STAMP)
 
 worker: $(STAMP)
 	$(BIN)/commattr worker
+
+## Local servers speaking the Salesforce and HubSpot APIs, with seeded data, to try a sync.
+fake-crm: $(TEST_STAMP)
+	$(BIN)/python -m tests.fakes.serve
 
 openapi: $(STAMP)
 	$(BIN)/commattr openapi

@@ -187,16 +187,16 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Drain the queue, then exit.")] = False,
     poll_seconds: Annotated[float, typer.Option(help="Pause between empty polls.")] = 2.0,
 ) -> None:
-    """Execute queued attribution runs."""
+    """Queue due sync jobs, then execute queued sync runs and attribution runs."""
     from app import worker as worker_loop
 
     settings = Settings()
     factory = build_sessionmaker(build_engine(settings))
     if once:
         done = worker_loop.drain(factory, settings=settings, clock=system_clock)
-        typer.echo(f"executed {len(done)} queued run(s)")
+        typer.echo(f"executed {len(done)} queued attribution run(s)")
         return
-    typer.echo("worker started: executing queued attribution runs")
+    typer.echo("worker started: sync jobs, queued syncs and attribution runs")
     worker_loop.serve_forever(
         factory, settings=settings, clock=system_clock, poll_seconds=poll_seconds
     )

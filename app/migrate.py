@@ -16,7 +16,9 @@ SCRIPT_LOCATION = Path(migrations.__file__).parent
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates "%": a URL-encoded password (p%40ss) must be escaped
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     return config
 

@@ -74,6 +74,7 @@ def sync_next(
         mapping=mapping,
         now=clock(),
         lease=timedelta(seconds=settings.sync_lease_seconds),
+        clock=clock,
     )
     with transaction(factory) as session:
         finished = session.get_one(SyncRun, run_id)

@@ -72,7 +72,6 @@ from connectors.retry import RetryPolicy
 from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.salesforce import FakeSalesforce
 from tests.fakes.serve import (
-    PortedSalesforce,
     Seeded,
     Sizes,
     hubspot_connection,
@@ -364,7 +363,7 @@ class HubSpotCrm(Crm):
 def seeded_crm(name: str, sizes: Sizes, seed: int) -> Iterator[tuple[Crm, float]]:
     """A fresh fake of the CRM, seeded; answers it and the seconds seeding took."""
     if name == "salesforce":
-        with PortedSalesforce() as salesforce:
+        with FakeSalesforce() as salesforce:
             started = time.perf_counter()
             seeded = seed_salesforce(salesforce, seed=seed, sizes=sizes)
             seconds = time.perf_counter() - started

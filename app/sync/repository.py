@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, or_, select, update
+from sqlalchemy import Table, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -294,8 +294,15 @@ def survivors_of(
             .where(
                 table.c.workspace_id == workspace_id,
                 table.c.source == source,
+                table.c.merged_into.is_not(None),
                 table.c.external_id.in_(wanted[start : start + CHUNK]),
             )
         )
         found.update({external_id: id_ for external_id, id_ in rows})
     return found
+
+
+def analyze(session: Session, model: type[Base]) -> None:
+    """Refresh PostgreSQL's statistics of the model's table (SQLite plans without them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {table_of(model).name}"))

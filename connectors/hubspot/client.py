@@ -95,7 +95,7 @@ class HubSpotClient:
         configuration.retries = False
         configuration.access_token = self._token
         self._configurations.append(configuration)
-        return package.ApiClient(configuration=configuration)
+        return _fast_datetimes(package.ApiClient)(configuration=configuration)
 
     # -- the calls -------------------------------------------------------------------------
 
@@ -239,6 +239,25 @@ class HubSpotClient:
 
 
 # -- parsing the SDK's models into ours ------------------------------------------------------
+
+
+def _fast_datetimes(api_client: type[Any]) -> type[Any]:
+    """The SDK's ApiClient, reading datetimes with ``datetime.fromisoformat`` before falling back
+    to its own dateutil parser: dateutil parsing every record's createdAt and updatedAt was most
+    of the time spent reading a page. (The SDK's private method is name-mangled per class.)"""
+    slow = api_client._ApiClient__deserialize_datetime
+
+    def deserialize_datetime(self: Any, string: str) -> Any:
+        try:
+            return datetime.fromisoformat(string)
+        except (TypeError, ValueError):
+            return slow(self, string)
+
+    return type(
+        api_client.__name__,
+        (api_client,),
+        {"_ApiClient__deserialize_datetime": deserialize_datetime},
+    )
 
 
 def _as_int(value: str | None) -> int | None:

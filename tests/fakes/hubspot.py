@@ -232,7 +232,9 @@ class FakeHubSpot:
         refresh_token: str = "fake-refresh",
         daily_limit: int = 500_000,
         association_page_size: int = 500,
+        port: int = 0,
     ) -> None:
+        self.port = port  # 0: any free port
         self.private_token = private_token
         self.client_id = client_id
         self.client_secret = client_secret
@@ -259,7 +261,7 @@ class FakeHubSpot:
 
     def __enter__(self) -> FakeHubSpot:
         handler = _handler_for(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

@@ -229,8 +229,10 @@ class FakeSalesforce:
         multi_currency: bool = False,
         default_currency: str = "USD",
         bulk_polls_before_complete: int = 1,
+        port: int = 0,
     ) -> None:
         self.api_version = api_version
+        self.port = port  # 0: any free port
         self.page_size = page_size
         self.multi_currency = multi_currency
         self.default_currency = default_currency
@@ -261,7 +263,7 @@ class FakeSalesforce:
         self._directory = tempfile.TemporaryDirectory()
         tls = local_tls(Path(self._directory.name))
         self.ca_path = str(tls.ca_path)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         server.daemon_threads = True
         server.socket = tls.server_context.wrap_socket(server.socket, server_side=True)
         server.fake = self  # type: ignore[attr-defined]
@@ -775,6 +777,7 @@ class FakeSalesforce:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: one TLS handshake per client connection
+    disable_nagle_algorithm = True  # headers and body leave at once, not after a delayed ACK
     timeout = 10
 
     def do_GET(self) -> None:

@@ -20,27 +20,23 @@ import random
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tests.fakes.hubspot import FakeHubSpot, _handler_for, iso, to_ms
+from tests.fakes.hubspot import FakeHubSpot, iso, to_ms
 from tests.fakes.salesforce import (
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,
     FakeSalesforce,
 )
-from tests.fakes.salesforce import _Handler as _SalesforceHandler
-from tests.fakes.tls import local_tls
 
 # The data describe the year before this moment; fixed, so a seed always gives the same records.
 ANCHOR = datetime(2025, 10, 1, tzinfo=UTC)
@@ -382,53 +378,6 @@ class _Stamps:
         return self._now
 
 
-# -- fixed ports -----------------------------------------------------------------------------
-
-
-class _Handler(_SalesforceHandler):
-    # Headers and body go out as two writes: with Nagle's algorithm on, the body waits for the
-    # client's delayed ACK, about 40 ms per request (the HubSpot fake already turns it off).
-    disable_nagle_algorithm = True
-
-
-class PortedSalesforce(FakeSalesforce):
-    """FakeSalesforce on a chosen port (the fake itself always binds port 0), answering without
-    Nagle's delay."""
-
-    def __init__(self, *, port: int = 0, **options: Any) -> None:
-        super().__init__(**options)
-        self.port = port
-
-    def __enter__(self) -> PortedSalesforce:
-        self._directory = tempfile.TemporaryDirectory()
-        tls = local_tls(Path(self._directory.name))
-        self.ca_path = str(tls.ca_path)
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        server.daemon_threads = True
-        server.socket = tls.server_context.wrap_socket(server.socket, server_side=True)
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-
-class PortedHubSpot(FakeHubSpot):
-    """FakeHubSpot on a chosen port (the fake itself always binds port 0)."""
-
-    def __init__(self, *, port: int = 0, **options: Any) -> None:
-        super().__init__(**options)
-        self.port = port
-
-    def __enter__(self) -> PortedHubSpot:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-
 # -- what a CRM admin needs ------------------------------------------------------------------
 
 
@@ -521,11 +470,11 @@ def dataset_counts(salesforce: FakeSalesforce, hubspot: FakeHubSpot) -> dict[str
 @contextmanager
 def running(
     *, salesforce_port: int, hubspot_port: int, seed: int, ca_file: Path
-) -> Iterator[tuple[PortedSalesforce, PortedHubSpot]]:
+) -> Iterator[tuple[FakeSalesforce, FakeHubSpot]]:
     """Both fakes started and seeded, the Salesforce CA copied to ``ca_file``."""
     with ExitStack() as stack:
-        salesforce = stack.enter_context(PortedSalesforce(port=salesforce_port))
-        hubspot = stack.enter_context(PortedHubSpot(port=hubspot_port))
+        salesforce = stack.enter_context(FakeSalesforce(port=salesforce_port))
+        hubspot = stack.enter_context(FakeHubSpot(port=hubspot_port))
         seed_salesforce(salesforce, seed=seed)
         seed_hubspot(hubspot, seed=seed)
         ca_file.parent.mkdir(parents=True, exist_ok=True)
