@@ -290,3 +290,40 @@ def test_a_contact_removed_from_a_deal_without_a_deal_change_is_reconciled(
     run = harness.sync(connection)
     assert run["counts"]["opportunity_contact"]["deleted"] == 1
     assert_database_equals_crm(harness, fake)
+
+
+def test_a_process_killed_between_pages_resumes_without_loss_or_duplicates(
+    harness: SyncHarness, fake: FakeHubSpot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(250):
+        fake.put(
+            "companies",
+            str(5000 + n),
+            {"name": f"Company {n}"},
+            modified_at=T0 + timedelta(minutes=n),
+        )
+    connection = connect(harness, fake)
+    from app.sync import service
+
+    real_apply = service._apply_page
+    pages: list[int] = []
+
+    def apply_then_die(*args: Any, **kwargs: Any) -> None:
+        pages.append(1)
+        if len(pages) == 2:
+            raise SystemExit("killed")
+        real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_apply_page", apply_then_die)
+    with pytest.raises(SystemExit):
+        harness.sync(connection)
+    monkeypatch.setattr(service, "_apply_page", real_apply)
+    stored = harness.scalars(
+        select(Account.external_id).where(Account.workspace_id == harness.api.workspace_id)
+    )
+    assert 0 < len(stored) < 250  # the first page was committed before the kill
+    harness.later(minutes=120)  # the dead run's lease has run out
+    resumed = harness.sync(connection)
+    assert resumed["status"] == "succeeded"
+    assert resumed["counts"]["account"]["created"] == 250 - len(stored)
+    assert_database_equals_crm(harness, fake)
