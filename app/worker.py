@@ -13,11 +13,11 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import transaction
 from app.models import AttributionRun, CrmConnection, SyncRun, Workspace
-from app.runs import repository, service
+from app.queue import claim_oldest
+from app.runs import service
 from app.runs.defaults import prune_superseded, queue_defaults
 from app.sync.factory import build_connector, field_mapping
 from app.sync.jobs import queue_due_jobs
-from app.sync.repository import claim_queued_sync_run
 from app.sync.service import execute_sync
 from connectors.retry import RetryPolicy
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def run_next(factory: sessionmaker[Session], *, settings: Settings, clock: Clock) -> int | None:
     """Claim and execute one queued run; answer its id, or None when the queue is empty."""
     with transaction(factory) as session:
-        claimed = repository.claim_queued_run(session)
+        claimed = claim_oldest(session, AttributionRun)
         if claimed is None:
             return None
         run_id = claimed.id
@@ -60,7 +60,7 @@ def sync_next(
 ) -> int | None:
     """Claim and execute one queued sync run; answer its id, or None when none is queued."""
     with transaction(factory) as session:
-        claimed = claim_queued_sync_run(session)
+        claimed = claim_oldest(session, SyncRun)
         if claimed is None:
             return None
         run_id = claimed.id

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import CTE, Select, exists, func, insert, literal, select, union, union_all, update
+from sqlalchemy import CTE, Select, exists, func, insert, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -240,21 +240,3 @@ def snapshot_page(
         .limit(limit)
     )
     return [(r, o) for r, o in rows]
-
-
-def claim_queued_run(session: Session) -> AttributionRun | None:
-    """Mark the oldest queued run as running; a conditional update, so two workers never share one."""
-    for run_id in session.scalars(
-        select(AttributionRun.id)
-        .where(AttributionRun.status == "queued")
-        .order_by(AttributionRun.id)
-        .limit(5)
-    ):
-        claimed = session.execute(
-            update(AttributionRun)
-            .where(AttributionRun.id == run_id, AttributionRun.status == "queued")
-            .values(status="running")
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(AttributionRun, run_id)
-    return None

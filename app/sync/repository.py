@@ -18,7 +18,6 @@ from app.models import (
     OpportunityContact,
     SyncCursor,
     SyncJob,
-    SyncRun,
     Touchpoint,
 )
 from app.models.base import Base
@@ -228,20 +227,6 @@ def release_lease(session: Session, *, connection_id: int, run_id: int) -> None:
         .where(CrmConnection.id == connection_id, CrmConnection.locked_by_run_id == run_id)
         .values(locked_by_run_id=None, locked_until=None)
     )
-
-
-def claim_queued_sync_run(session: Session) -> SyncRun | None:
-    for run_id in session.scalars(
-        select(SyncRun.id).where(SyncRun.status == "queued").order_by(SyncRun.id).limit(5)
-    ):
-        claimed = session.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "queued")
-            .values(status="running")
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(SyncRun, run_id)
-    return None
 
 
 def due_jobs(session: Session, now: datetime) -> Sequence[SyncJob]:
