@@ -107,7 +107,7 @@ def global_allocation(
     share = positive / mass if mass > 0 else np.full(n, 1.0 / n)
     one = Journeys(
         element=np.arange(n, dtype=np.int64),
-        time=np.zeros(n, dtype=np.int64),
+        pair_time=np.zeros(n, dtype=np.int64),
         seg=np.zeros(n, dtype=np.int64),
         pos=np.arange(n, dtype=np.int64),
         starts=np.zeros(1, dtype=np.int64),

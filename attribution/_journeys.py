@@ -68,8 +68,8 @@ _OPTIONAL_OPPORTUNITY_COLUMNS: Final = frozenset({"value", "lead_created_at"})
 class Journeys:
     """Some of the prepared touches grouped by opportunity, each group in touch order.
 
-    ``element`` indexes the prepared pair arrays and ``time`` repeats their instants; the
-    other arrays describe each element (``seg``: its journey, ``pos``: its position in it)
+    ``element`` indexes the prepared pair arrays (``pair_time``: all their instants, shared,
+    not copied; ``time`` gathers the elements' instants on demand); the other arrays describe each element (``seg``: its journey, ``pos``: its position in it)
     or each journey (``starts``, ``ends``: first and last element, ``lengths``, ``opp``:
     the opportunity's index). Every journey has at least one element. ``offset`` is the
     index of the first element within the stage's journeys (for a run made by
@@ -78,7 +78,7 @@ class Journeys:
     """
 
     element: IntArray
-    time: IntArray
+    pair_time: IntArray
     seg: IntArray
     pos: IntArray
     starts: IntArray
@@ -87,6 +87,11 @@ class Journeys:
     opp: IntArray
     offset: int = 0
     memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def time(self) -> IntArray:
+        """Each element's instant (gathered on each call)."""
+        return np.take(self.pair_time, self.element)
 
     @property
     def n_journeys(self) -> int:
@@ -119,7 +124,7 @@ class Journeys:
         end = int(self.starts[last]) if last < self.n_journeys else self.n_elements
         return Journeys(
             element=self.element[begin:end],
-            time=self.time[begin:end],
+            pair_time=self.pair_time,
             seg=self.seg[begin:end] - first,
             pos=self.pos[begin:end],
             starts=self.starts[first:last] - begin,
@@ -146,7 +151,7 @@ def journeys_from_mask(mask: BoolArray, pair_opp: IntArray, time_us: IntArray) -
     pos -= np.repeat(starts, lengths)
     return Journeys(
         element=element,
-        time=time_us[element],
+        pair_time=time_us,
         seg=seg,
         pos=pos,
         starts=starts,
@@ -254,10 +259,18 @@ def _read_opportunities(frame: pl.DataFrame) -> pl.DataFrame:
     return opportunities
 
 
+def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A text column as given when categorical (no strings materialized), else as String."""
+    if isinstance(frame.schema[column], pl.Categorical | pl.Enum):
+        return pl.col(column)
+    return pl.col(column).cast(pl.String)
+
+
 def _read_touches(frame: pl.DataFrame) -> pl.DataFrame:
+    """The touch columns the engine reads; text columns stay categorical when given so."""
     _require(frame, TOUCH_COLUMNS, _OPTIONAL_TOUCH_COLUMNS, "touches")
     program = (
-        pl.col("program").cast(pl.String).fill_null(NO_PROGRAM)
+        _text(frame, "program").fill_null(NO_PROGRAM)
         if "program" in frame.columns
         else pl.lit(NO_PROGRAM).alias("program")
     )
@@ -270,14 +283,14 @@ def _read_touches(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("opportunity_id").cast(pl.Int64),
         pl.col("touch_id").cast(pl.Int64),
         _epoch_us(frame, "occurred_at"),
-        pl.col("source").cast(pl.String).fill_null(""),
-        pl.col("external_id").cast(pl.String).fill_null(""),
-        pl.col("activity_type").cast(pl.String),
-        pl.col("category").cast(pl.String),
+        _text(frame, "source").fill_null(""),
+        _text(frame, "external_id").fill_null(""),
+        _text(frame, "activity_type"),
+        _text(frame, "category"),
         program,
         pl.col("is_community").cast(pl.Boolean).fill_null(False),
         pl.col("is_staff").cast(pl.Boolean).fill_null(False),
-        pl.col("person").cast(pl.String),
+        _text(frame, "person"),
         weight,
     )
     _no_nulls(
@@ -492,7 +505,10 @@ def _distinct_touches(raw: pl.DataFrame, settings: JourneySettings) -> _Touches:
     n = touch_id.size
     time = at_touches(raw["occurred_at"].to_numpy().astype(np.int64, copy=False))
     order, ordered_time = _touch_order(
-        time, lambda index: gather(raw.select("source", "external_id"), index)
+        time,
+        lambda index: gather(raw.select("source", "external_id"), index).select(
+            pl.col("source", "external_id").cast(pl.String)
+        ),
     )
     rank_of = np.empty(n, dtype=np.int64)
     rank_of[order] = np.arange(n, dtype=np.int64)

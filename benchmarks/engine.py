@@ -15,8 +15,11 @@ tracemalloc gives the peak of memory allocated through Python and NumPy.
 
 The data: one opportunity per journey (45% won, 25% lost, 30% open), touches spread over
 the year before creation and the months after it, so some fall outside the windows; whole
-seconds, so that equal instants occur; persons repeat so that duplicates and shared touches
-occur; ``--channels`` activity types spread over the seven categories (the data-driven
+seconds, so that equal instants occur; the low-cardinality text columns (source,
+activity_type, category, program, person) are Categorical, which the engine reads without
+materializing strings (``--strings``: all plain String); persons repeat so that duplicates
+and shared touches occur;
+``--channels`` activity types spread over the seven categories (the data-driven
 models use ``activity_type`` channels).
 
 ``--compare-peers`` also runs marketing-attribution-models and ChannelAttribution (the
@@ -60,7 +63,7 @@ MIB = 2**20
 
 
 def generate(
-    journeys: int, touches_per_journey: float, channels: int, seed: int
+    journeys: int, touches_per_journey: float, channels: int, seed: int, strings: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Seeded touches and opportunities frames in the engine's input format."""
     rng = np.random.default_rng(seed)
@@ -121,16 +124,20 @@ def generate(
         }
     ).with_columns(
         pl.col("occurred_at").cast(pl.Datetime("us", "UTC")),
-        pl.format("src{}", pl.col("source")).alias("source"),
+        pl.format("src{}", pl.col("source")).cast(pl.Categorical).alias("source"),
         pl.col("external_id").cast(pl.String),
-        pl.format("type{}", pl.col("activity_type")).alias("activity_type"),
+        pl.format("type{}", pl.col("activity_type")).cast(pl.Categorical).alias("activity_type"),
         pl.when(pl.col("activity_type") % 5 == 0)
         .then(pl.format("program{}", pl.col("activity_type")))
         .otherwise(None)
+        .cast(pl.Categorical)
         .alias("program"),
         (pl.col("activity_type") % len(CATEGORIES) != len(CATEGORIES) - 1).alias("is_community"),
-        pl.format("member:{}", pl.col("person")).alias("person"),
+        pl.format("member:{}", pl.col("person")).cast(pl.Categorical).alias("person"),
+        pl.col("category").cast(pl.Categorical),
     )
+    if strings:
+        touches = touches.with_columns(pl.col(pl.Categorical).cast(pl.String))
     return touches, opportunities
 
 
@@ -254,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated, of: {', '.join(SPECS)}",
     )
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument(
+        "--strings", action="store_true", help="plain String text columns, no Categorical"
+    )
     parser.add_argument("--memory", action="store_true", help="also trace NumPy allocations")
     parser.add_argument(
         "--compare-peers",
@@ -268,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     touches, opportunities = generate(
-        args.journeys, args.touches_per_journey, args.channels, args.seed
+        args.journeys, args.touches_per_journey, args.channels, args.seed, args.strings
     )
     gc.collect()
     rss = _status_mib("VmRSS")

@@ -53,3 +53,24 @@ def test_representative_rows_by_touch_id() -> None:
     packed, _ = _by_touch_id(np.array([7, 3, 7, 100, 3, 1], dtype=np.int64))
     assert packed is not None and packed.tolist() == [5, 1, 0, 3]
     assert _by_touch_id(np.array([1, 2, 5], dtype=np.int64)) == (None, None)
+
+
+def test_categorical_text_columns_give_the_same_credits() -> None:
+    """Text columns given as categoricals are read as such, with the same results."""
+    from attribution import MODEL_NAMES, ModelSpec, attribute, prepare
+    from tests.attribution.golden_frames import golden
+
+    data = golden()
+    text = ["source", "external_id", "activity_type", "category", "program", "person"]
+    categorical = data.touches.with_columns(
+        pl.col(c).cast(pl.String).cast(pl.Categorical) for c in text if c in data.touches.columns
+    )
+    plain = prepare(data.touches, data.opportunities, data.settings)
+    coded = prepare(categorical, data.opportunities, data.settings)
+    assert coded.stats == plain.stats
+    assert coded.flags.equals(plain.flags)
+    for name in MODEL_NAMES:
+        spec = ModelSpec(
+            name, {"channel": "activity_type"} if name in ("markov", "shapley") else {}
+        )
+        assert attribute(coded, spec).credits.equals(attribute(plain, spec).credits), name
