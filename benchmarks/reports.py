@@ -7,42 +7,53 @@ snapshot, its credits, the credit rollups computed from those credits by SQL, an
 rollups written by the service's own code), serves the API with `commattr serve` in a child process, and measures p50/p99 of
 `summary`, `by-activity-type` and `timeseries`, unfiltered and with one filter, from concurrent
 clients on loopback. Without --postgres-url it starts a throwaway server (scripts/test-postgres).
+
+The clients must not starve the server of CPU: with `wrk` on the PATH (apt-get install wrk) it
+drives the load for --seconds per scenario; otherwise each client is its own process (threads in
+this one would fight over its GIL and count their waiting as server latency). --database reuses a
+database loaded by an earlier run (its name is printed) instead of loading a fresh one.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import multiprocessing
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
+from app.auth.service import mint_key
 from app.catalog.schemas import ActivityTypeIn
 from app.catalog.service import put_activity_type
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
-from app.models import AttributionRun, Category
+from app.models import AttributionRun, Category, Workspace
 from app.reports import rollups
 from app.workspaces.service import create_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 START = date(2024, 1, 1)
 DAYS = 730
-SCENARIOS = (
+SCENARIOS: tuple[tuple[str, dict[str, str]], ...] = (
     ("summary", {}),
     ("summary", {"type": "new_business"}),
     ("by-activity-type", {}),
@@ -99,8 +110,8 @@ def setup_workspace(settings: Settings) -> tuple[int, str, list[int]]:
 
 
 def copy_rows(
-    cursor: psycopg.Cursor, table: str, columns: list[str], rows: Iterator[tuple]
-) -> None:  # type: ignore[type-arg]
+    cursor: psycopg.Cursor[Any], table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]
+) -> None:
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -262,8 +273,26 @@ def load(
         connection.execute("ANALYZE")
 
 
+def server_cpu_seconds(root: int) -> float:
+    """CPU time used so far by the process ``root`` and its descendants (0 without /proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree = {root}
+    while grown := {pid for pid, parent in parents.items() if parent in tree} - tree:
+        tree |= grown
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
 @contextmanager
-def serving(url: str, port: int, workers: int) -> Iterator[str]:
+def serving(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
     environment = {
         **os.environ,
         "COMMATTR_DATABASE_URL": url,
@@ -284,32 +313,101 @@ def serving(url: str, port: int, workers: int) -> Iterator[str]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
+def _get(base: str, key: str, path: str, query: dict[str, str], count: int) -> list[float]:
+    """``count`` requests one after another; their latencies in seconds."""
+    latencies = []
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            response = client.get(f"/v1/reports/{path}", params=query)
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+    return latencies
+
+
 def measure(
-    base: str, key: str, path: str, params: dict[str, str], clients: int, requests: int
-) -> list[float]:
+    pool: ProcessPoolExecutor,
+    base: str,
+    key: str,
+    path: str,
+    params: dict[str, str],
+    clients: int,
+    requests: int,
+    cpu: Callable[[], float],
+) -> tuple[float, float, float, float]:
+    """(p50 s, p99 s, requests per second, server CPU s per request) of ``clients`` client
+    processes."""
     query = {"from": "2024-07-01", "to": "2025-06-30", **params}
-    headers = {"Authorization": f"Bearer {key}"}
+    # warm up every server process and pooled connection (statement caches, prepared statements)
+    list(pool.map(_get, *zip(*[(base, key, path, query, 10)] * clients, strict=True)))
+    cpu_before, started = cpu(), time.perf_counter()
+    chunks = pool.map(
+        _get, *zip(*[(base, key, path, query, requests // clients)] * clients, strict=True)
+    )
+    latencies = sorted(latency for chunk in chunks for latency in chunk)
+    elapsed, used = time.perf_counter() - started, cpu() - cpu_before
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    count = len(latencies)
+    return statistics.median(latencies), p99, count / elapsed, used / count
 
-    def worker(count: int) -> list[float]:
-        latencies = []
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            for _ in range(count):
-                started = time.perf_counter()
-                response = client.get(f"/v1/reports/{path}", params=query)
-                latencies.append(time.perf_counter() - started)
-                response.raise_for_status()
-        return latencies
 
-    worker(3)  # warm up connections and caches
-    with ThreadPoolExecutor(clients) as pool:
-        results = pool.map(worker, [requests // clients] * clients)
-    return [latency for chunk in results for latency in chunk]
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def measure_wrk(
+    base: str,
+    key: str,
+    path: str,
+    params: dict[str, str],
+    clients: int,
+    seconds: float,
+    cpu: Callable[[], float],
+) -> tuple[float, float, float, float]:
+    """(p50 s, p99 s, requests per second, server CPU s per request) of ``wrk`` keeping
+    ``clients`` connections busy."""
+    query = httpx.QueryParams({"from": "2024-07-01", "to": "2025-06-30", **params})
+    url = f"{base}/v1/reports/{path}?{query}"
+    _get(base, key, path, dict(query), 1)  # fails loudly on a bad key or report
+
+    def run(duration: float) -> str:
+        return subprocess.run(
+            [
+                "wrk",
+                "--latency",
+                f"-t{min(clients, 2)}",
+                f"-c{clients}",
+                f"-d{duration:g}s",
+                *("-H", f"Authorization: Bearer {key}", url),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    run(1)  # warm up every server process and pooled connection
+    cpu_before = cpu()
+    output = run(seconds)
+    used = cpu() - cpu_before
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"wrk saw failures:\n{output}")
+
+    def latency(percent: str) -> float:
+        found = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        assert found, output
+        return float(found[1]) * _UNITS[found[2]]
+
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    count = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    assert rate and count, output
+    return latency("50"), latency("99"), float(rate[1]), used / int(count[1])
 
 
 def main() -> None:
@@ -319,7 +417,19 @@ def main() -> None:
     parser.add_argument("--credits", type=int, default=1_000_000)
     parser.add_argument("--opportunities", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=400, help="per scenario")
+    parser.add_argument(
+        "--requests", type=int, default=400, help="per scenario (client processes, without wrk)"
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="per scenario (wrk)")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "processes"],
+        default="auto",
+        help="load generator: wrk when on the PATH (auto), else one process per client",
+    )
+    parser.add_argument(
+        "--database", default=None, help="reuse this loaded commattr_bench_* database"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--workers", type=int, default=2, help="server processes (COMMATTR_WEB_WORKERS)"
@@ -327,29 +437,59 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres-url", default=None)
     args = parser.parse_args()
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     with postgres(args.postgres_url) as server:
-        url = fresh_database(server)
-        settings = Settings(database_url=url)
-        migrate.upgrade(build_engine(settings))
-        workspace_id, key, type_ids = setup_workspace(settings)
-        started = time.perf_counter()
-        load(url, workspace_id, type_ids, args.opportunities, args.credits, args.seed)
-        print(
-            f"loaded {args.credits:,} credits over {args.opportunities:,} opportunities "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
-        with serving(url, args.port, args.workers) as base:
-            print(f"{'report':<18} {'filter':<18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+        if args.database:
+            url = make_url(server).set(database=args.database).render_as_string(hide_password=False)
+            key = reader_key(url)
+        else:
+            url = fresh_database(server)
+            settings = Settings(database_url=url)
+            migrate.upgrade(build_engine(settings))
+            workspace_id, key, type_ids = setup_workspace(settings)
+            started = time.perf_counter()
+            load(url, workspace_id, type_ids, args.opportunities, args.credits, args.seed)
+            print(
+                f"loaded {args.credits:,} credits over {args.opportunities:,} opportunities "
+                f"in {time.perf_counter() - started:.1f} s into {make_url(url).database}"
+            )
+        client = "wrk" if use_wrk else f"{args.clients} client processes"
+        print(f"{args.clients} concurrent clients ({client}), {args.workers} server processes")
+        with (
+            serving(url, args.port, args.workers) as (base, server_pid),
+            ProcessPoolExecutor(
+                args.clients, mp_context=multiprocessing.get_context("spawn")
+            ) as pool,
+        ):
+            print(
+                f"{'report':<18} {'filter':<18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}"
+                f" {'server CPU ms/req':>18}"
+            )
             for path, params in SCENARIOS:
-                started = time.perf_counter()
-                latencies = sorted(measure(base, key, path, params, args.clients, args.requests))
-                elapsed = time.perf_counter() - started
-                p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+                cpu = functools.partial(server_cpu_seconds, server_pid)
+                if use_wrk:
+                    p50, p99, rate, used = measure_wrk(
+                        base, key, path, params, args.clients, args.seconds, cpu
+                    )
+                else:
+                    p50, p99, rate, used = measure(
+                        pool, base, key, path, params, args.clients, args.requests, cpu
+                    )
                 label = ",".join(f"{k}={v}" for k, v in params.items() if k != "interval") or "-"
                 print(
-                    f"{path:<18} {label:<18} {statistics.median(latencies) * 1000:>8.1f} "
-                    f"{p99 * 1000:>8.1f} {len(latencies) / elapsed:>8.0f}"
+                    f"{path:<18} {label:<18} {p50 * 1000:>8.1f} {p99 * 1000:>8.1f} {rate:>8.0f}"
+                    f" {used * 1000:>18.2f}"
                 )
+
+
+def reader_key(url: str) -> str:
+    """A fresh read key of the loaded database's workspace."""
+    factory = build_sessionmaker(build_engine(Settings(database_url=url)))
+    with transaction(factory) as session:
+        workspace_id = session.scalars(select(Workspace.id).where(Workspace.name == "Bench")).one()
+        return mint_key(
+            session, workspace_id=workspace_id, name="bench", scopes=["read"], now=datetime.now(UTC)
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from app.deps import ReadKey, SessionDep
 from app.models import AttributionRun, Workspace
 from app.reports import service
 from app.reports.filters import FilterParams, ReportFilters, filter_params
-from app.workspaces.service import get_workspace
 
 RunParam = Annotated[
     int | None, Query(description="Attribution run id; default: the run of `model` (see README).")
@@ -39,10 +38,9 @@ def report_context(
     run: RunParam = None,
     model: ModelParam = None,
 ) -> ReportContext:
-    workspace = get_workspace(session, principal.workspace_id)
-    chosen = service.choose_run(
+    workspace, chosen = service.workspace_and_run(
         session,
-        workspace_id=workspace.id,
+        workspace_id=principal.workspace_id,
         run_id=run,
         model=model,
         period=(params.period_from, params.period_to),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -188,6 +188,16 @@ def activity_types(session: Session, workspace_id: int) -> Sequence[ActivityType
     return session.scalars(
         select(ActivityType).where(ActivityType.workspace_id == workspace_id)
     ).all()
+
+
+_ACTIVITY_TYPE_LABELS = select(
+    ActivityType.id, ActivityType.key, ActivityType.name, ActivityType.category
+).where(ActivityType.workspace_id == bindparam("workspace_id"))
+
+
+def activity_type_labels(session: Session, workspace_id: int) -> list[Any]:
+    """(id, key, name, category) of the workspace's activity types, without loading them."""
+    return list(session.execute(_ACTIVITY_TYPE_LABELS, {"workspace_id": workspace_id}))
 
 
 def programs(session: Session, workspace_id: int) -> Sequence[Program]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import AttributionRun, ReportRollup
@@ -127,6 +127,82 @@ _KEY_TYPES: dict[str, Callable[[str], Any]] = {
 }
 
 
+_TABLE = ReportRollup.__table__
+_NO_SPAN = ("", date.min, date.min)  # pads the statement's three spans; matches no row
+
+
+def _read_statement(by_day: bool, typed: bool) -> Any:
+    """Measures of some stages summed over up to three (span, first day, last day) ranges, per
+    stage, key (or day), currency, rate and measure; built once, then only bound."""
+    column = _TABLE.c
+    key_column = column.day if by_day else column.key
+    conditions = [
+        column.run_id == bindparam("run_id"),
+        column.stage.in_(bindparam("stages", expanding=True)),
+        column.dimension == bindparam("dimension"),
+        or_(
+            *(
+                and_(
+                    column.span == bindparam(f"span_{n}"),
+                    column.day.between(bindparam(f"first_{n}"), bindparam(f"last_{n}")),
+                )
+                for n in range(3)
+            )
+        ),
+    ]
+    if typed:
+        conditions.append(column.type.in_(bindparam("types", expanding=True)))
+    grouping = (column.stage, key_column, column.currency, column.rate, column.measure)
+    return (
+        select(*grouping, func.sum(column.amount), func.sum(column.opportunities))
+        .where(*conditions)
+        .group_by(*grouping)
+    )
+
+
+_READ = {
+    (by_day, typed): _read_statement(by_day, typed)
+    for by_day in (False, True)
+    for typed in (False, True)
+}
+
+
+def read_stages(
+    session: Session,
+    *,
+    run_id: int,
+    stages: tuple[Stage, ...],
+    filters: ReportFilters,
+    dimension: str = "",
+    by_day: bool = False,
+    days_only: bool = False,
+) -> dict[Stage, dict[str, list[Group]]]:
+    """Per stage, in one query, the measures summed over the period and types, grouped by
+    breakdown key (or by day: the first day of a whole month stands for it, unless ``days_only``)
+    and rate."""
+    spans = (
+        [("day", filters.period_from, filters.period_to)]
+        if days_only
+        else _spans(filters.period_from, filters.period_to)
+    )
+    parameters: dict[str, Any] = {"run_id": run_id, "stages": list(stages), "dimension": dimension}
+    for n, (span, first, last) in enumerate([*spans, _NO_SPAN, _NO_SPAN][:3]):
+        parameters.update({f"span_{n}": span, f"first_{n}": first, f"last_{n}": last})
+    if filters.types:
+        parameters["types"] = list(filters.types)
+    rows = session.connection().execute(_READ[(by_day, bool(filters.types))], parameters).all()
+    convert: Callable[[str], Any] | None = (
+        None if by_day or not dimension else _KEY_TYPES.get(dimension, str)
+    )
+    measures: dict[Stage, dict[str, list[Group]]] = {stage: {} for stage in stages}
+    for stage, key, currency, rate, measure, amount, count in rows:
+        group_key = key if by_day else (convert(str(key)) if convert else None)
+        measures[stage].setdefault(measure, []).append(
+            (group_key, currency, rate, int(amount), int(count))
+        )
+    return measures
+
+
 def read(
     session: Session,
     *,
@@ -137,44 +213,13 @@ def read(
     by_day: bool = False,
     days_only: bool = False,
 ) -> dict[str, list[Group]]:
-    """Measures summed over the period and types, grouped by breakdown key (or by day: the first
-    day of a whole month stands for it, unless ``days_only``) and rate."""
-    key_column = ReportRollup.day if by_day else ReportRollup.key
-    spans = (
-        [("day", filters.period_from, filters.period_to)]
-        if days_only
-        else _spans(filters.period_from, filters.period_to)
-    )
-    conditions = [
-        ReportRollup.run_id == run_id,
-        ReportRollup.stage == stage,
-        ReportRollup.dimension == dimension,
-        or_(
-            *(
-                and_(ReportRollup.span == span, ReportRollup.day.between(first, last))
-                for span, first, last in spans
-            )
-        ),
-    ]
-    if filters.types:
-        conditions.append(ReportRollup.type.in_(filters.types))
-    query = (
-        select(
-            key_column,
-            ReportRollup.currency,
-            ReportRollup.rate,
-            ReportRollup.measure,
-            func.sum(ReportRollup.amount),
-            func.sum(ReportRollup.opportunities),
-        )
-        .where(and_(*conditions))
-        .group_by(key_column, ReportRollup.currency, ReportRollup.rate, ReportRollup.measure)
-    )
-    convert: Callable[[str], Any] = _KEY_TYPES.get(dimension, str)
-    measures: dict[str, list[Group]] = {}
-    for key, currency, rate, measure, amount, count in session.execute(query):
-        group_key = key if by_day else (convert(str(key)) if dimension else None)
-        measures.setdefault(measure, []).append(
-            (group_key, currency, rate, int(amount), int(count))
-        )
-    return measures
+    """One stage's measures (see ``read_stages``)."""
+    return read_stages(
+        session,
+        run_id=run_id,
+        stages=(stage,),
+        filters=filters,
+        dimension=dimension,
+        by_day=by_day,
+        days_only=days_only,
+    )[stage]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
+from sqlalchemy import and_, bindparam, case, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.currency import RateTable
@@ -38,8 +39,85 @@ from app.reports.schemas import (
     TimeseriesRow,
 )
 from app.runs import repository as runs
-from app.runs.freeze import frozen_covering
+from app.workspaces.service import get_workspace
 from attribution import MODEL_NAMES
+
+
+def _choice(with_period: bool) -> Any:
+    """The run ``choose_run`` reads, and its workspace, in one query: the model's frozen run
+    covering the period (newest first, as app.runs.freeze.frozen_covering), else its latest
+    default run, else its latest run."""
+    covering = (
+        and_(
+            AttributionRun.frozen_from.is_not(None),
+            AttributionRun.frozen_from <= bindparam("start"),
+            AttributionRun.frozen_to >= bindparam("end"),
+        )
+        if with_period
+        else false()
+    )
+    tier = case(
+        (covering, 0),
+        (and_(AttributionRun.status == "succeeded", AttributionRun.is_default.is_(True)), 1),
+        else_=2,
+    )
+    return (
+        select(AttributionRun, Workspace)
+        .join(Workspace, Workspace.id == AttributionRun.workspace_id)
+        .where(
+            AttributionRun.workspace_id == bindparam("workspace_id"),
+            AttributionRun.model == bindparam("model"),
+            or_(covering, AttributionRun.status == "succeeded"),
+        )
+        .order_by(tier, AttributionRun.id.desc())
+        .limit(1)
+    )
+
+
+_CHOICE = {with_period: _choice(with_period) for with_period in (False, True)}
+_EXPLICIT = (
+    select(AttributionRun, Workspace)
+    .join(Workspace, Workspace.id == AttributionRun.workspace_id)
+    .where(
+        AttributionRun.workspace_id == bindparam("workspace_id"),
+        AttributionRun.id == bindparam("run_id"),
+    )
+)
+
+
+def workspace_and_run(
+    session: Session,
+    *,
+    workspace_id: int,
+    run_id: int | None,
+    model: str | None,
+    period: tuple[date, date] | None = None,
+) -> tuple[Workspace, AttributionRun]:
+    """The workspace and ``choose_run``'s run, in one query when the run exists."""
+    if run_id is not None:
+        found = session.execute(_EXPLICIT, {"workspace_id": workspace_id, "run_id": run_id}).first()
+        if found is not None and found[0].status == "succeeded":
+            return found[1], found[0]
+        get_workspace(session, workspace_id)
+        raise NotFound(f"no finished attribution run {run_id}")
+    model = model or "linear"
+    found = _chosen(session, workspace_id, model, period)
+    if found is None:
+        get_workspace(session, workspace_id)
+        raise NotFound(
+            f"no successful attribution run of model '{model}': POST /v1/attribution-runs"
+        )
+    return found[1], found[0]
+
+
+def _chosen(
+    session: Session, workspace_id: int, model: str, period: tuple[date, date] | None
+) -> Any:
+    """The (run, workspace) row of ``_choice``, or None."""
+    parameters: dict[str, Any] = {"workspace_id": workspace_id, "model": model}
+    if period:
+        parameters.update(start=period[0], end=period[1])
+    return session.execute(_CHOICE[bool(period)], parameters).first()
 
 
 def choose_run(
@@ -58,21 +136,13 @@ def choose_run(
             raise NotFound(f"no finished attribution run {run_id}")
         return run
     model = model or "linear"
-    frozen = (
-        frozen_covering(session, workspace_id=workspace_id, model=model, period=period)
-        if period
-        else None
-    )
-    if frozen is not None:
-        return frozen
-    run = runs.latest_run(session, workspace_id, model, default_only=True) or runs.latest_run(
-        session, workspace_id, model
-    )
-    if run is None:
+    found = _chosen(session, workspace_id, model, period)
+    if found is None:
         raise NotFound(
             f"no successful attribution run of model '{model}': POST /v1/attribution-runs"
         )
-    return run
+    chosen: AttributionRun = found[0]
+    return chosen
 
 
 def resolve_filters(
@@ -95,21 +165,37 @@ def resolve_filters(
     )
 
 
+_EXACT = Context(prec=60)  # sums of amount * rate never round before the one rounding
+_ONE = Decimal(1)
+
+
+def _converted(groups: Iterable[Group]) -> tuple[Decimal, dict[str, int], int]:
+    total = Decimal(0)
+    unconverted: dict[str, int] = {}
+    count = 0
+    add, multiply = _EXACT.add, _EXACT.multiply
+    for _key, currency, rate, amount, opportunities in groups:
+        count += opportunities
+        if rate is None:
+            unconverted[currency] = unconverted.get(currency, 0) + amount
+        else:
+            total = add(total, multiply(Decimal(amount), rate))
+    return total, unconverted, count
+
+
+def _rounded(total: Decimal) -> int:
+    """``round_half_up`` at the sums' precision."""
+    return int(total.quantize(_ONE, rounding=ROUND_HALF_UP, context=_EXACT))
+
+
 def to_figure(groups: Iterable[Group]) -> Figure:
-    with localcontext() as context:
-        context.prec = 60
-        total = Decimal(0)
-        unconverted: dict[str, int] = {}
-        count = 0
-        for _key, currency, rate, amount, opportunities in groups:
-            count += opportunities
-            if rate is None:
-                unconverted[currency] = unconverted.get(currency, 0) + amount
-            else:
-                total += Decimal(amount) * rate
-        return Figure(
-            amount_minor=round_half_up(total), opportunities=count, unconverted=unconverted
-        )
+    total, unconverted, count = _converted(groups)
+    return Figure(amount_minor=_rounded(total), opportunities=count, unconverted=unconverted)
+
+
+def _amount_minor(groups: Iterable[Group]) -> int:
+    """``to_figure(groups).amount_minor`` without the figure."""
+    return _rounded(_converted(groups)[0])
 
 
 def by_key(groups: Iterable[Group]) -> dict[Any, Figure]:
@@ -129,13 +215,20 @@ def _header(run: AttributionRun, workspace: Workspace, filters: ReportFilters) -
     }
 
 
-def _stage_summary(
-    session: Session, run: AttributionRun, stage: Stage, filters: ReportFilters
-) -> StageSummary:
+def _stage_summaries(
+    session: Session, run: AttributionRun, filters: ReportFilters
+) -> dict[Stage, StageSummary]:
     if rollups.covers(filters):
-        measures = rollups.read(session, run_id=run.id, stage=stage, filters=filters)
+        by_stage = rollups.read_stages(session, run_id=run.id, stages=STAGES, filters=filters)
     else:
-        measures = repository.stage_measures(session, filters.where(run.id, stage), stage)
+        by_stage = {
+            stage: repository.stage_measures(session, filters.where(run.id, stage), stage)
+            for stage in STAGES
+        }
+    return {stage: _stage_summary(measures) for stage, measures in by_stage.items()}
+
+
+def _stage_summary(measures: dict[str, list[Group]]) -> StageSummary:
     figures = {name: to_figure(measures.get(name, [])) for name in repository.MEASURES}
     total, attributed = figures["total"], figures["attributed"]
     return StageSummary(
@@ -149,18 +242,19 @@ def _stage_summary(
 def summary(
     session: Session, *, workspace: Workspace, run: AttributionRun, filters: ReportFilters
 ) -> Summary:
+    stages = _stage_summaries(session, run, filters)
     return Summary(
         **_header(run, workspace, filters),
-        pipeline=_stage_summary(session, run, "pipeline", filters),
-        revenue=_stage_summary(session, run, "revenue", filters),
+        pipeline=stages["pipeline"],
+        revenue=stages["revenue"],
     )
 
 
 def _labels(session: Session, workspace: Workspace, dimension: str) -> dict[Any, dict[str, Any]]:
     if dimension == "activity_type":
         return {
-            t.id: {"key": t.key, "name": t.name, "category": str(t.category)}
-            for t in repository.activity_types(session, workspace.id)
+            id_: {"key": key, "name": name, "category": str(category)}
+            for id_, key, name, category in repository.activity_type_labels(session, workspace.id)
         }
     if dimension == "program":
         return {
@@ -190,15 +284,19 @@ def breakdown(
     dimension: str,
 ) -> Breakdown:
     columns: dict[Any, dict[str, Any]] = defaultdict(dict)
-    for stage in STAGES:
-        if rollups.covers(filters):
-            measures = rollups.read(
-                session, run_id=run.id, stage=stage, filters=filters, dimension=dimension
-            )
-        else:
-            measures = repository.breakdown_measures(
+    if rollups.covers(filters):
+        by_stage = rollups.read_stages(
+            session, run_id=run.id, stages=STAGES, filters=filters, dimension=dimension
+        )
+    else:
+        by_stage = {
+            stage: repository.breakdown_measures(
                 session, filters.where(run.id, stage), stage, dimension
             )
+            for stage in STAGES
+        }
+    for stage in STAGES:
+        measures = by_stage[stage]
         for measure, column in (("touched", "influenced"), ("credited", "attributed")):
             for key, figure in by_key(measures.get(measure, [])).items():
                 columns[key][f"{stage}_{column}_minor"] = figure.amount_minor
@@ -290,6 +388,13 @@ _ACCOUNT_COLUMNS = [
 ]
 
 
+_TIMESERIES_COLUMNS = [
+    f"{stage}_{measure}_minor"
+    for stage in STAGES
+    for measure in ("total", "influenced", "sourced", "attributed")
+]
+
+
 def timeseries(
     session: Session,
     *,
@@ -301,20 +406,24 @@ def timeseries(
     fiscal = workspace.fiscal_year_start_month
     grouped: dict[tuple[str, str], list[Group]] = defaultdict(list)
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for stage in STAGES:
-        if rollups.covers(filters):
-            measures = rollups.read(
-                session,
-                run_id=run.id,
-                stage=stage,
-                filters=filters,
-                by_day=True,
-                days_only=interval == "week",
-            )
-        else:
-            measures = repository.stage_measures(
+    if rollups.covers(filters):
+        by_stage = rollups.read_stages(
+            session,
+            run_id=run.id,
+            stages=STAGES,
+            filters=filters,
+            by_day=True,
+            days_only=interval == "week",
+        )
+    else:
+        by_stage = {
+            stage: repository.stage_measures(
                 session, filters.where(run.id, stage), stage, key=DATE_OF_STAGE[stage]
             )
+            for stage in STAGES
+        }
+    for stage in STAGES:
+        measures = by_stage[stage]
         for measure in ("total", "influenced", "sourced", "attributed"):
             for group in measures.get(measure, []):
                 label = bucket_of(group[0], interval, fiscal)[0]
@@ -324,11 +433,8 @@ def timeseries(
     rows = []
     for label, start, end in buckets(filters.period_from, filters.period_to, interval, fiscal):
         columns = {
-            f"{stage}_{measure}_minor": to_figure(
-                grouped.get((label, f"{stage}_{measure}_minor"), [])
-            ).amount_minor
-            for stage in STAGES
-            for measure in ("total", "influenced", "sourced", "attributed")
+            column: _amount_minor(grouped.get((label, column), ()))
+            for column in _TIMESERIES_COLUMNS
         }
         rows.append(
             TimeseriesRow(
@@ -446,7 +552,7 @@ def compare_models(
         run = runs.latest_run(session, workspace.id, model)
         if run is None:
             continue
-        figures = {stage: _stage_summary(session, run, stage, filters) for stage in STAGES}
+        figures = _stage_summaries(session, run, filters)
         totals = {stage: figures[stage].total.amount_minor for stage in STAGES}
         rows.append(
             ModelComparison(
