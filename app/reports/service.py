@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.currency import RateTable
 from app.exceptions import InvalidInput, NotFound
-from app.models import Account, AttributionRun, Opportunity, Program, Workspace
+from app.models import Account, AttributionRun, Category, Opportunity, Program, Workspace
 from app.models import RunOpportunity as RO
 from app.money import exponent, round_half_up
 from app.reports import repository, rollups
@@ -265,7 +265,10 @@ def _labels(session: Session, workspace: Workspace, dimension: str) -> dict[Any,
             True: {"key": "community", "name": "Community"},
             False: {"key": "marketing", "name": "Marketing"},
         }
-    return {}
+    return {
+        category.value: {"key": category.value, "name": category.value.title()}
+        for category in Category
+    }
 
 
 def _program_cost(program: Program, rates: RateTable) -> int | None:
