@@ -56,6 +56,31 @@ class SyncHarness:
         with self.factory() as session:
             return list(session.scalars(statement))
 
+    def sync_killed_after(
+        self, connection_id: int, pages: int, monkeypatch: pytest.MonkeyPatch
+    ) -> list[str]:
+        """Run a sync whose process dies before applying page ``pages + 1``; answer the external
+        ids of the accounts committed by then."""
+        from app.models import Account
+        from app.sync import service
+
+        real_apply = service._apply_page
+        applied: list[int] = []
+
+        def apply_then_die(*args: Any, **kwargs: Any) -> None:
+            applied.append(1)
+            if len(applied) > pages:
+                raise SystemExit("killed")
+            real_apply(*args, **kwargs)
+
+        monkeypatch.setattr(service, "_apply_page", apply_then_die)
+        with pytest.raises(SystemExit):
+            self.sync(connection_id)
+        monkeypatch.setattr(service, "_apply_page", real_apply)
+        return self.scalars(
+            select(Account.external_id).where(Account.workspace_id == self.api.workspace_id)
+        )
+
 
 @pytest.fixture
 def harness_for(database_url: str) -> Iterator[Any]:

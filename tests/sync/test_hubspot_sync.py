@@ -303,24 +303,7 @@ def test_a_process_killed_between_pages_resumes_without_loss_or_duplicates(
             modified_at=T0 + timedelta(minutes=n),
         )
     connection = connect(harness, fake)
-    from app.sync import service
-
-    real_apply = service._apply_page
-    pages: list[int] = []
-
-    def apply_then_die(*args: Any, **kwargs: Any) -> None:
-        pages.append(1)
-        if len(pages) == 2:
-            raise SystemExit("killed")
-        real_apply(*args, **kwargs)
-
-    monkeypatch.setattr(service, "_apply_page", apply_then_die)
-    with pytest.raises(SystemExit):
-        harness.sync(connection)
-    monkeypatch.setattr(service, "_apply_page", real_apply)
-    stored = harness.scalars(
-        select(Account.external_id).where(Account.workspace_id == harness.api.workspace_id)
-    )
+    stored = harness.sync_killed_after(connection, 1, monkeypatch)
     assert 0 < len(stored) < 250  # the first page was committed before the kill
     harness.later(minutes=120)  # the dead run's lease has run out
     resumed = harness.sync(connection)
