@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.deps import ReadKey, SessionDep
 from app.exports import service
+from app.models import AttributionRun
 from app.reports.context import ModelParam, RunParam
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -37,24 +38,24 @@ def _csv(session: Session, chunks: Iterator[str], filename: str) -> StreamingRes
     )
 
 
+def exported_run(
+    session: SessionDep, principal: ReadKey, run: RunParam = None, model: ModelParam = None
+) -> AttributionRun:
+    return service.export_run(session, workspace_id=principal.workspace_id, run_id=run, model=model)
+
+
+ExportedRun = Annotated[AttributionRun, Depends(exported_run)]
+
+
 @router.get(
     "/credits.csv",
     summary="Every credit of a run, one row per stage, opportunity and touch",
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def export_credits(
-    request: Request,
-    session: SessionDep,
-    principal: ReadKey,
-    run: RunParam = None,
-    model: ModelParam = None,
-) -> StreamingResponse:
-    chosen = service.export_run(
-        session, workspace_id=principal.workspace_id, run_id=run, model=model
-    )
+def export_credits(request: Request, session: SessionDep, chosen: ExportedRun) -> StreamingResponse:
     chunks = service.credits_csv(
-        request.app.state.sessionmaker, workspace_id=principal.workspace_id, run_id=chosen.id
+        request.app.state.sessionmaker, workspace_id=chosen.workspace_id, run_id=chosen.id
     )
     return _csv(session, chunks, f"credits-run-{chosen.id}.csv")
 
@@ -66,17 +67,10 @@ def export_credits(
     responses=CSV_STREAM,
 )
 def export_opportunities(
-    request: Request,
-    session: SessionDep,
-    principal: ReadKey,
-    run: RunParam = None,
-    model: ModelParam = None,
+    request: Request, session: SessionDep, chosen: ExportedRun
 ) -> StreamingResponse:
-    chosen = service.export_run(
-        session, workspace_id=principal.workspace_id, run_id=run, model=model
-    )
     chunks = service.opportunities_csv(
-        request.app.state.sessionmaker, workspace_id=principal.workspace_id, run_id=chosen.id
+        request.app.state.sessionmaker, workspace_id=chosen.workspace_id, run_id=chosen.id
     )
     return _csv(session, chunks, f"opportunities-run-{chosen.id}.csv")
 
