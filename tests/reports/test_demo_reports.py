@@ -18,7 +18,7 @@ from app.config import Settings
 from app.db import build_engine, build_sessionmaker
 from app.demo import load_demo
 from app.main import create_app
-from app.models import ActivityType, Credit, RunOpportunity
+from app.models import ActivityType, Credit, Program, RunOpportunity
 from tests.conftest import DEFAULT_NOW, Api, SettableClock
 
 FROM, TO = date(2024, 10, 1), date(2025, 9, 30)
@@ -31,6 +31,8 @@ class Demo:
     snapshot: list[Any]
     credits: list[Any]
     categories: dict[int, str]
+    activity_types: dict[int, str]
+    programs: dict[int, str]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,18 @@ def demo(database_url: str) -> Iterator[Demo]:
             session.execute(select(RunOpportunity).where(RunOpportunity.run_id == run_id)).scalars()
         )
         credits = list(session.execute(select(Credit).where(Credit.run_id == run_id)).scalars())
+        activity_types = {
+            t.id: t.key
+            for t in session.scalars(
+                select(ActivityType).where(ActivityType.workspace_id == loaded.workspace_id)
+            )
+        }
+        programs = {
+            p.id: p.key
+            for p in session.scalars(
+                select(Program).where(Program.workspace_id == loaded.workspace_id)
+            )
+        }
         categories = {
             t.id: str(t.category)
             for t in session.scalars(
@@ -56,7 +70,13 @@ def demo(database_url: str) -> Iterator[Demo]:
         }
     with TestClient(create_app(settings, clock=SettableClock(DEFAULT_NOW))) as client:
         yield Demo(
-            Api(client, loaded.workspace_id, loaded.api_key), run_id, snapshot, credits, categories
+            Api(client, loaded.workspace_id, loaded.api_key),
+            run_id,
+            snapshot,
+            credits,
+            categories,
+            activity_types,
+            programs,
         )
     engine.dispose()
 
@@ -125,34 +145,71 @@ def test_the_summary_equals_the_rows(demo: Demo) -> None:
         )
 
 
-def test_categories_equal_the_rows(demo: Demo) -> None:
-    rows = {row["key"]: row for row in report(demo, "by-category")["rows"]}
+def _key_of(demo: Demo, dimension: str, credit: Any) -> str | None:
+    """The breakdown key a credit falls under, computed from the stored ids alone."""
+    if dimension == "category":
+        return demo.categories[credit.activity_type_id]
+    if dimension == "activity-type":
+        return demo.activity_types[credit.activity_type_id]
+    if dimension == "program":
+        return None if credit.program_id is None else demo.programs[credit.program_id]
+    return "community" if credit.is_community else "marketing"
+
+
+@pytest.mark.parametrize("dimension", ["category", "activity-type", "program", "channel"])
+def test_breakdowns_equal_the_rows(demo: Demo, dimension: str) -> None:
+    rows = {row["key"]: row for row in report(demo, f"by-{dimension}")["rows"]}
     for stage in ("pipeline", "revenue"):
         by_opportunity = {r.opportunity_id: r for r in demo.snapshot if in_stage(r, stage)}
         credited: dict[str, Fraction] = defaultdict(Fraction)
         touched: dict[str, set[int]] = defaultdict(set)
         for credit in demo.credits:
-            if credit.stage == stage and credit.opportunity_id in by_opportunity:
-                category = demo.categories[credit.activity_type_id]
-                credited[category] += credit.amount * rate(
-                    by_opportunity[credit.opportunity_id], stage
-                )
-                touched[category].add(credit.opportunity_id)
-        assert set(rows) == set(credited)
-        for category, amount in credited.items():
-            assert rows[category][f"{stage}_attributed_minor"] == rounded(amount), (stage, category)
+            key = _key_of(demo, dimension, credit)
+            if (
+                key is not None
+                and credit.stage == stage
+                and credit.opportunity_id in by_opportunity
+            ):
+                credited[key] += credit.amount * rate(by_opportunity[credit.opportunity_id], stage)
+                touched[key].add(credit.opportunity_id)
+        assert set(credited) <= set(rows)
+        for key, amount in credited.items():
+            assert rows[key][f"{stage}_attributed_minor"] == rounded(amount), (stage, key)
             influenced = sum(
                 (
                     Fraction(by_opportunity[o].amount or 0) * rate(by_opportunity[o], stage)
-                    for o in touched[category]
+                    for o in touched[key]
                 ),
                 Fraction(0),
             )
-            assert rows[category][f"{stage}_influenced_minor"] == rounded(influenced), (
-                stage,
-                category,
-            )
-            assert rows[category][f"{stage}_influenced_opportunities"] == len(touched[category])
+            assert rows[key][f"{stage}_influenced_minor"] == rounded(influenced), (stage, key)
+            assert rows[key][f"{stage}_influenced_opportunities"] == len(touched[key])
+
+
+def test_opportunities_list_every_row_with_its_own_figures(demo: Demo) -> None:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = "0"
+    while cursor is not None:
+        page = report(demo, "opportunities", cursor=cursor, limit=40)
+        items += page["items"]
+        cursor = page["next_cursor"]
+    expected = {r.opportunity_id: r for r in demo.snapshot if in_stage(r, "pipeline")}
+    assert sorted(item["id"] for item in items) == sorted(expected)
+    for item in items:
+        row = expected[item["id"]]
+        assert (
+            item["amount_minor"],
+            item["pipeline_attributed_minor"],
+            item["revenue_attributed_minor"],
+            item["sourced"],
+            item["accelerated"],
+        ) == (
+            row.amount,
+            row.pipeline_attributed,
+            row.revenue_attributed,
+            row.sourced,
+            row.accelerated,
+        )
 
 
 def test_months_equal_the_rows(demo: Demo) -> None:
