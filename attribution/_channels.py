@@ -10,9 +10,10 @@ import numpy as np
 from ._journeys import Journeys
 from ._models import linear
 from ._rounding import largest_remainder
-from ._types import CodeArray, FloatArray, IntArray
+from ._types import CodeArray, FloatArray, IndexArray, IntArray
 
 _DENSE_LIMIT = 50_000_000
+_NONE: IndexArray = np.zeros(0, dtype=np.int32)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -21,47 +22,58 @@ class ChannelPairs:
 
     ``journey`` and ``channel`` list the pairs sorted by journey then channel;
     ``multiplicity`` gives, for every element, how many elements of its journey share its
-    channel.
+    channel. All three are 32-bit (journeys and channels are counted, never summed), which
+    halves what a run keeps for them.
     """
 
-    journey: IntArray
-    channel: IntArray
-    multiplicity: IntArray
+    journey: IndexArray
+    channel: CodeArray
+    multiplicity: IndexArray
 
 
-def channel_pairs(journeys: Journeys, codes: IntArray, n_channels: int) -> ChannelPairs:
-    """The distinct (journey, channel) pairs, given each element's channel code."""
-    seg = journeys.seg
+def channel_pairs(
+    journeys: Journeys,
+    codes: CodeArray | IntArray,
+    n_channels: int,
+    with_multiplicity: bool = True,
+) -> ChannelPairs:
+    """The distinct (journey, channel) pairs, given each element's channel code (the
+    multiplicities are left empty unless ``with_multiplicity``)."""
     width = max(n_channels, 1)
-    key = seg * width
+    key = journeys.seg.astype(np.int64)
+    key *= width
     key += codes
     cells = journeys.n_journeys * width
+    # Counts and multiplicities are 32-bit (at most a journey's length); temporaries are
+    # dropped as soon as they are used, as a first run builds this for several runs at once.
     if cells <= _DENSE_LIMIT:
-        counts = np.bincount(key, minlength=cells)
-        multiplicity = np.take(counts, key)
+        counts = np.bincount(key, minlength=cells).astype(np.int32)
+        multiplicity = np.take(counts, key) if with_multiplicity else _NONE
+        del key
         present = np.flatnonzero(counts)
+        del counts
     else:
-        present, inverse, tally = np.unique(key, return_inverse=True, return_counts=True)
-        multiplicity = np.take(tally, inverse)
-    journey, channel = np.divmod(present, width)
-    return ChannelPairs(
-        journey=journey.astype(np.int64, copy=False),
-        channel=channel.astype(np.int64, copy=False),
-        multiplicity=multiplicity.astype(np.int64, copy=False),
-    )
+        unique, inverse, tally = np.unique(key, return_inverse=True, return_counts=True)
+        del key
+        multiplicity = np.take(tally.astype(np.int32), inverse) if with_multiplicity else _NONE
+        present = unique
+    journey = (present // width).astype(np.int32)
+    channel = (present % width).astype(np.int32)
+    return ChannelPairs(journey=journey, channel=channel, multiplicity=multiplicity)
 
 
 def _element_channels(
     journeys: Journeys, kind: str, codes: CodeArray, n_channels: int
-) -> tuple[IntArray, ChannelPairs]:
-    """Each element's channel code and the (journey, channel) pairs, once per channel kind."""
+) -> tuple[CodeArray, ChannelPairs]:
+    """Each element's channel code, and the (journey, channel) pairs, kept once per channel
+    kind (the codes are gathered anew: cheap, and not worth keeping for a whole run)."""
+    element_codes = np.take(codes, journeys.element)
     key = f"channels:{kind}:{n_channels}"
     cached = journeys.memo.get(key)
     if cached is None:
-        element_codes = np.take(codes, journeys.element).astype(np.int64)
-        cached = (element_codes, channel_pairs(journeys, element_codes, n_channels))
+        cached = channel_pairs(journeys, element_codes, n_channels)
         journeys.memo[key] = cached
-    return cast("tuple[IntArray, ChannelPairs]", cached)
+    return element_codes, cast("ChannelPairs", cached)
 
 
 def split_by_channel_value(
@@ -82,10 +94,13 @@ def split_by_channel_value(
         pairs.journey, weights=positive[pairs.channel], minlength=journeys.n_journeys
     )
     zero = total <= 0
+    # positive / (multiplicity * total), with the fraction's buffer holding the total first.
+    fraction = np.take(np.where(zero, 1.0, total), journeys.seg)
     denominator = pairs.multiplicity.astype(np.float64)
-    denominator *= np.take(np.where(zero, 1.0, total), journeys.seg)
-    fraction = np.take(positive, element_codes)
+    denominator *= fraction
+    np.take(positive, element_codes, out=fraction)
     fraction /= denominator
+    del denominator
     if zero.any():
         flat = zero[journeys.seg]
         fraction[flat] = linear(journeys)[flat]
@@ -108,8 +123,8 @@ def global_allocation(
     one = Journeys(
         element=np.arange(n, dtype=np.int64),
         pair_time=np.zeros(n, dtype=np.int64),
-        seg=np.zeros(n, dtype=np.int64),
-        pos=np.arange(n, dtype=np.int64),
+        seg=np.zeros(n, dtype=np.int32),
+        pos=np.arange(n, dtype=np.int32),
         starts=np.zeros(1, dtype=np.int64),
         ends=np.array([n - 1], dtype=np.int64),
         lengths=np.array([n], dtype=np.int64),

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from ._errors import InputFrameError
 from ._settings import JourneySettings
-from ._types import BoolArray, CodeArray, FloatArray, IntArray
+from ._types import BoolArray, CodeArray, FloatArray, IndexArray, IntArray
 
 T = TypeVar("T", bound=np.generic)
 
@@ -79,8 +79,8 @@ class Journeys:
 
     element: IntArray
     pair_time: IntArray
-    seg: IntArray
-    pos: IntArray
+    seg: IndexArray
+    pos: IndexArray
     starts: IntArray
     ends: IntArray
     lengths: IntArray
@@ -146,9 +146,12 @@ def journeys_from_mask(mask: BoolArray, pair_opp: IntArray, time_us: IntArray) -
         np.not_equal(opp[1:], opp[:-1], out=new[1:])
     starts = np.flatnonzero(new).astype(np.int64, copy=False)
     lengths = np.diff(np.append(starts, n))
-    seg = np.repeat(np.arange(starts.size, dtype=np.int64), lengths)
-    pos = np.arange(n, dtype=np.int64)
-    pos -= np.repeat(starts, lengths)
+    if n >= 2**31:
+        raise ValueError(f"{n} touches in one stage exceed the engine's 32-bit indices")
+    # 32-bit: a run keeps one journey number and one position per element.
+    seg = np.repeat(np.arange(starts.size, dtype=np.int32), lengths)
+    pos = np.arange(n, dtype=np.int32)
+    pos -= np.repeat(starts.astype(np.int32), lengths)
     return Journeys(
         element=element,
         pair_time=time_us,

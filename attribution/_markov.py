@@ -10,7 +10,7 @@ import polars as pl
 
 from ._errors import ModelParameterError
 from ._journeys import PreparedJourneys
-from ._types import BoolArray, FloatArray, IntArray
+from ._types import BoolArray, FloatArray, IndexArray, IntArray
 
 START = "(start)"
 CONVERSION = "(conversion)"
@@ -44,7 +44,7 @@ class MarkovFit:
 
 
 def _state_codes(
-    codes: IntArray, seg: IntArray, n_channels: int, order: int
+    codes: IntArray, seg: IndexArray, n_channels: int, order: int
 ) -> tuple[IntArray, IntArray, int]:
     """Encode each collapsed step as the tuple of its last ``order`` channels.
 
@@ -108,12 +108,12 @@ def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int
     n_channels = len(labels)
     fit = prepared.fit
     won_journey = prepared.is_won[fit.opp]
-    codes = coding.codes[fit.element].astype(np.int64)
+    codes = coding.codes[fit.element]
     seg = fit.seg
     step = np.ones(codes.size, dtype=np.bool_)
     if codes.size > 1:
         step[1:] = (codes[1:] != codes[:-1]) | (seg[1:] != seg[:-1])
-    c_codes = codes[step]
+    c_codes = codes[step].astype(np.int64)
     c_seg = seg[step]
     state, digits, n_states = _state_codes(c_codes, c_seg, n_channels, order)
     if n_states > MAX_STATES:
@@ -129,15 +129,19 @@ def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int
     if m > 1:
         first[1:] = c_seg[1:] != c_seg[:-1]
         last[:-1] = first[1:]
-    source = np.concatenate([np.zeros(int(first.sum()), dtype=np.int64), node[~last], node[last]])
-    target = np.concatenate(
-        [
-            node[first],
-            node[np.flatnonzero(~last) + 1],
-            np.where(won_journey[c_seg[last]], n_states + 1, n_states + 2),
-        ]
-    )
-    counts = np.bincount(source * size + target, minlength=size * size).reshape(size, size)
+    # Transitions as source * size + target: from the start (0) to each journey's first
+    # step, from each step to the next one of its journey or, at its end, to conversion or
+    # null. Built in one array (a run's fit has millions of steps).
+    counts = np.bincount(node[first], minlength=size * size)
+    edge = np.empty(m, dtype=np.int64)
+    edge[:-1] = node[1:]
+    edge[last] = np.where(won_journey[c_seg[last]], n_states + 1, n_states + 2)
+    node *= size
+    edge += node
+    del node
+    counts += np.bincount(edge, minlength=size * size)
+    del edge
+    counts = counts.reshape(size, size)
     outgoing = counts.sum(axis=1).astype(np.float64)
     probability = counts / np.where(outgoing > 0, outgoing, 1.0)[:, None]
     transient = n_states + 1

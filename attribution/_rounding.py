@@ -52,26 +52,22 @@ def _tolerance_quanta(amount: IntArray) -> IntArray:
     return np.ceil(tolerance * _SCALE).astype(np.int64) + 1
 
 
-def sort_layout(journeys: Journeys) -> tuple[int, int, IntArray]:
-    """The packed key's layout for these journeys: position bits, journeys per sort, base.
+def sort_layout(journeys: Journeys) -> tuple[int, int]:
+    """The packed key's layout for these journeys: position bits and journeys per sort.
 
-    ``base`` holds, per element, its journey (counted within its run of ``chunk`` journeys)
-    and its position, in their places of the key; it depends only on the journeys, so it
-    is computed once per journeys and shared by every model.
+    The key of an element is (its journey counted within its run of ``chunk`` journeys,
+    its quantum, its position); it is packed anew on each call, in the buffers the rounding
+    needs anyway, rather than kept per journeys (8 bytes per element for a whole run).
     """
     cached = journeys.memo.get("sort_layout")
     if cached is not None:
-        return cast("tuple[int, int, IntArray]", cached)
+        return cast("tuple[int, int]", cached)
     longest = int(journeys.lengths.max()) if journeys.n_journeys else 1
     pos_bits = max(1, (longest - 1).bit_length())
     seg_bits = _KEY_BITS - _REMAINDER_BITS - pos_bits
     if seg_bits < 1:
         raise ValueError(f"a journey of {longest} touches is too long")
-    chunk = 1 << seg_bits
-    base = journeys.seg & (chunk - 1) if journeys.n_journeys > chunk else journeys.seg.copy()
-    base <<= _REMAINDER_BITS + pos_bits
-    base |= journeys.pos
-    layout = (pos_bits, chunk, base)
+    layout = (pos_bits, 1 << seg_bits)
     journeys.memo["sort_layout"] = layout
     return layout
 
@@ -98,21 +94,25 @@ def largest_remainder(fraction: FloatArray, journeys: Journeys, amount: IntArray
     if not leftover.any():
         return cents
 
-    pos_bits, chunk, base = sort_layout(journeys)
+    pos_bits, chunk = sort_layout(journeys)
     # Quantum: the remainder scaled to 34 bits, descending (0 for the largest). A remainder
     # is below 1, so the value is above -1 and truncation gives a quantum in [0, _TOP].
     work *= -_SCALE
     work += float(_TOP)
     key = work.astype(np.int64)
+    scratch = work.view(np.int64)  # the remainders are in the key now
+    np.bitwise_and(seg, np.int64(chunk - 1), out=scratch)
+    scratch <<= _REMAINDER_BITS
+    key |= scratch
     key <<= pos_bits
-    key |= base
+    key |= journeys.pos
     for begin in range(0, journeys.n_journeys, chunk):
         first = int(starts[begin])
         last = int(starts[begin + chunk]) if begin + chunk < journeys.n_journeys else n
         key[first:last].sort()
     # Sorting keeps each journey's block in place: slot s still belongs to journey seg[s],
     # and its rank there is pos[s]; the element it now holds is in the key's position bits.
-    _settle_near_ties(key, journeys, _tolerance_quanta(amount), pos_bits, work.view(np.int64))
+    _settle_near_ties(key, journeys, _tolerance_quanta(amount), leftover, pos_bits, scratch)
     pos_mask = (1 << pos_bits) - 1
     win = np.flatnonzero(journeys.pos < np.take(leftover, seg))
     element = key[win]
@@ -124,14 +124,21 @@ def largest_remainder(fraction: FloatArray, journeys: Journeys, amount: IntArray
 
 
 def _settle_near_ties(
-    key: IntArray, journeys: Journeys, reach: IntArray, pos_bits: int, scratch: IntArray
+    key: IntArray,
+    journeys: Journeys,
+    reach: IntArray,
+    leftover: IntArray,
+    pos_bits: int,
+    scratch: IntArray,
 ) -> None:
     """Reorder by position, in place, the tie classes of journeys that have a near tie.
 
     Neighbours of one journey whose quantized remainders differ by at most the journey's
     ``reach`` form one tie class, ordered by position. Exact ties are already in position
     order, so only journeys with a near tie between different quanta (rare: float noise or
-    remainders a hair apart) are touched. ``scratch`` is a buffer the size of ``key``.
+    remainders a hair apart) are touched, and of those only the ones whose ``leftover``
+    winners end inside a tie class: elsewhere reordering within classes leaves the set of
+    winners, all that is read, unchanged. ``scratch`` is a buffer the size of ``key``.
     """
     # Key >> pos_bits is (journey in chunk, quantum): a difference in [1, max reach] between
     # neighbours is a candidate (a change of journey rarely falls in that range; the
@@ -157,6 +164,16 @@ def _settle_near_ties(
         return
     journey = journey[real]  # ascending
     affected = journey[np.r_[True, journey[1:] != journey[:-1]]]
+    # Winners are the first ``leftover`` slots: only a tie class that holds both the last
+    # winner and the first loser (a joined boundary pair) can change who wins.
+    count = leftover[affected]
+    straddle = (count > 0) & (count < journeys.lengths[affected])
+    boundary = np.where(straddle, journeys.starts[affected] + count - 1, 0)
+    boundary_gap = ((key[boundary + 1] >> pos_bits) & top) - ((key[boundary] >> pos_bits) & top)
+    straddle &= boundary_gap <= reach[affected]
+    affected = affected[straddle]
+    if affected.size == 0:
+        return
     lengths = journeys.lengths[affected]
     first = journeys.starts[affected]
     offsets = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(

@@ -99,7 +99,7 @@ def fit_shapley(
     n_channels = len(labels)
     fit = prepared.fit
     won = prepared.is_won[fit.opp].astype(np.float64)
-    pairs = channel_pairs(fit, coding.codes[fit.element].astype(np.int64), n_channels)
+    pairs = channel_pairs(fit, coding.codes[fit.element], n_channels, with_multiplicity=False)
     present = np.bincount(pairs.channel, minlength=n_channels)[:n_channels] > 0
     player_codes = np.flatnonzero(present)
     players = tuple(labels[i] for i in player_codes)

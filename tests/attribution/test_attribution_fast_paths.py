@@ -31,6 +31,52 @@ def test_largest_remainder_in_several_sorts(monkeypatch: pytest.MonkeyPatch) -> 
     assert largest_remainder(fraction, chunked, amount).tolist() == whole.tolist()
 
 
+def _largest_remainder_by_journey(
+    fraction: np.ndarray, lengths: list[int], amount: np.ndarray
+) -> list[int]:
+    """The rounding's definition, one journey at a time: floors, then the leftover units to
+    the first slots of the order by (tie class, position), where a tie class chains
+    neighbours (by quantized remainder) at most the journey's tolerance apart."""
+    cents: list[int] = []
+    start = 0
+    for journey, length in enumerate(lengths):
+        quota = float(amount[journey]) * fraction[start : start + length]
+        floor = quota.astype(np.int64)
+        top = float(_rounding._TOP)
+        quantum = ((quota - floor) * -_rounding._SCALE + top).astype(np.int64)
+        reach = int(_rounding._tolerance_quanta(amount[journey : journey + 1])[0])
+        leftover = min(max(int(amount[journey]) - int(floor.sum()), 0), length)
+        order = sorted(range(length), key=lambda i: (quantum[i], i))
+        tie_class, classes = 0, []
+        for rank, i in enumerate(order):
+            if rank and quantum[i] - quantum[order[rank - 1]] > reach:
+                tie_class += 1
+            classes.append((tie_class, i))
+        winners = {i for _, i in sorted(classes)[:leftover]}
+        cents.extend(int(floor[i]) + (i in winners) for i in range(length))
+        start += length
+    return cents
+
+
+def test_largest_remainder_near_ties_match_the_definition() -> None:
+    """Near ties (float noise, tiny remainders) settle as the definition says, whether or
+    not the winners end inside a tie class."""
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(1, 9, 3000).tolist()
+    journeys = shaped(lengths)
+    n = journeys.n_elements
+    # Few distinct weights, each nudged by float noise or made vanishingly small, so that
+    # remainders tie exactly, nearly, or sit a hair above 0.
+    weights = rng.integers(1, 4, n).astype(np.float64)
+    weights *= 1.0 + rng.choice([0.0, 1e-15, -1e-15, 3e-13], n)
+    weights[rng.random(n) < 0.2] = 2.0**-50
+    totals = np.add.reduceat(weights, journeys.starts)
+    fraction = weights / totals[journeys.seg]
+    amount = rng.choice([7, 100, 999, 10**6 + 1, 10**7 - 3], len(lengths))
+    got = largest_remainder(fraction, journeys, amount)
+    assert got.tolist() == _largest_remainder_by_journey(fraction, lengths, amount)
+
+
 def test_touch_order_with_a_coarsened_instant() -> None:
     """Instants spanning more bits than the packed key holds are coarsened, then settled."""
     rng = np.random.default_rng(5)

@@ -315,3 +315,10 @@ def test_parallel_runs_of_journeys_give_the_same_result(monkeypatch: pytest.Monk
     for spec, expected in zip(SPECS, serial, strict=True):
         got = attribute(prepared, spec)
         assert got.credits.equals(expected.credits), spec
+    # Large stages are cut into more runs than workers, to bound the memory in flight.
+    monkeypatch.setattr(_engine, "_RUN_ELEMENTS", 1000)
+    fresh = prepare(touches, opportunities, JourneySettings(as_of=AS_OF))
+    assert _engine._parts(fresh) > 3
+    for spec, expected in zip(SPECS, serial, strict=True):
+        got = attribute(fresh, spec)
+        assert got.credits.equals(expected.credits), spec
