@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -12,35 +12,58 @@ from app.models import Account, Contact, Lead, Member, MemberIdentity, MemberLin
 EMAIL = "email"
 
 
+CHUNK = 5_000
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), CHUNK):
+        yield wanted[start : start + CHUNK]
+
+
 def member_ids_by_external_id(
     session: Session, workspace_id: int, external_ids: Iterable[str]
 ) -> dict[str, int]:
-    wanted = set(external_ids)
-    rows = session.execute(
-        select(Member.external_id, Member.id).where(Member.workspace_id == workspace_id)
-    )
-    return {external_id: id_ for external_id, id_ in rows if external_id in wanted}
-
-
-def member_ids_by_email(session: Session, workspace_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(MemberIdentity.value, MemberIdentity.member_id).where(
-            MemberIdentity.workspace_id == workspace_id, MemberIdentity.kind == EMAIL
+    found: dict[str, int] = {}
+    for chunk in _chunks(external_ids):
+        rows = session.execute(
+            select(Member.external_id, Member.id).where(
+                Member.workspace_id == workspace_id, Member.external_id.in_(chunk)
+            )
         )
-    )
-    return {value: member_id for value, member_id in rows}
+        found.update({external_id: id_ for external_id, id_ in rows})
+    return found
+
+
+def member_ids_by_email(
+    session: Session, workspace_id: int, emails: Iterable[str]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        rows = session.execute(
+            select(MemberIdentity.value, MemberIdentity.member_id).where(
+                MemberIdentity.workspace_id == workspace_id,
+                MemberIdentity.kind == EMAIL,
+                MemberIdentity.value.in_(chunk),
+            )
+        )
+        found.update({value: member_id for value, member_id in rows})
+    return found
 
 
 def emails_of_members(
-    session: Session, workspace_id: int, member_ids: Iterable[int] | None
+    session: Session, workspace_id: int, member_ids: Iterable[int]
 ) -> dict[int, list[str]]:
-    query = select(MemberIdentity.member_id, MemberIdentity.value).where(
-        MemberIdentity.workspace_id == workspace_id, MemberIdentity.kind == EMAIL
-    )
     emails: dict[int, list[str]] = defaultdict(list)
-    wanted = None if member_ids is None else set(member_ids)
-    for member_id, value in session.execute(query):
-        if wanted is None or member_id in wanted:
+    for chunk in _chunks(member_ids):
+        rows = session.execute(
+            select(MemberIdentity.member_id, MemberIdentity.value).where(
+                MemberIdentity.workspace_id == workspace_id,
+                MemberIdentity.kind == EMAIL,
+                MemberIdentity.member_id.in_(chunk),
+            )
+        )
+        for member_id, value in rows:
             emails[member_id].append(value)
     return emails
 
@@ -114,13 +137,22 @@ def set_staff(session: Session, member_ids: list[int], staff_ids: set[int]) -> N
         session.execute(update(Member), rows)
 
 
-def member_external_ids_by_email(session: Session, workspace_id: int) -> dict[str, str]:
-    rows = session.execute(
-        select(MemberIdentity.value, Member.external_id)
-        .join(Member, Member.id == MemberIdentity.member_id)
-        .where(MemberIdentity.workspace_id == workspace_id, MemberIdentity.kind == EMAIL)
-    )
-    return {value: external_id for value, external_id in rows}
+def member_external_ids_by_email(
+    session: Session, workspace_id: int, emails: Iterable[str]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(emails):
+        rows = session.execute(
+            select(MemberIdentity.value, Member.external_id)
+            .join(Member, Member.id == MemberIdentity.member_id)
+            .where(
+                MemberIdentity.workspace_id == workspace_id,
+                MemberIdentity.kind == EMAIL,
+                MemberIdentity.value.in_(chunk),
+            )
+        )
+        found.update({value: external_id for value, external_id in rows})
+    return found
 
 
 def replace_identities(

@@ -164,7 +164,8 @@ def upsert_members(
 
 
 def _check_unique_emails(session: Session, workspace_id: int, members: list[MemberIn]) -> None:
-    owners = repository.member_external_ids_by_email(session, workspace_id)
+    given = {email for m in members for raw in m.emails if (email := normalize_email(raw))}
+    owners = repository.member_external_ids_by_email(session, workspace_id, given)
     claimed: dict[str, str] = {}
     for row, member in enumerate(members):
         for position, raw in enumerate(member.emails):
@@ -179,9 +180,10 @@ def _check_unique_emails(session: Session, workspace_id: int, members: list[Memb
 
 def ensure_members_for_emails(
     session: Session, *, workspace: Workspace, emails: set[str], now: datetime
-) -> dict[str, int]:
-    """Member ids for these normalized emails, creating a member (keyed by the email) where none is."""
-    known = repository.member_ids_by_email(session, workspace.id)
+) -> tuple[dict[str, int], int]:
+    """Member ids for these normalized emails, creating a member (keyed by the email) where none
+    is; answers the ids and how many members were created."""
+    known = repository.member_ids_by_email(session, workspace.id, emails)
     missing = sorted(emails - known.keys())
     if missing:
         upsert_members(
@@ -190,8 +192,8 @@ def ensure_members_for_emails(
             members=[MemberIn(external_id=email, emails=[email]) for email in missing],
             now=now,
         )
-        known = repository.member_ids_by_email(session, workspace.id)
-    return {email: known[email] for email in emails}
+        known.update(repository.member_ids_by_email(session, workspace.id, missing))
+    return {email: known[email] for email in emails}, len(missing)
 
 
 def describe_member(session: Session, *, workspace_id: int, external_id: str) -> MemberOut:

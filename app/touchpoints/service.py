@@ -46,11 +46,9 @@ def ingest(
             if email is None:
                 raise InvalidInput.at((*loc, row, "member_email"), "not an email address")
             emails[row] = email
-    known_before = len(members_repository.member_ids_by_email(session, workspace.id))
-    by_email = ensure_members_for_emails(
+    by_email, created = ensure_members_for_emails(
         session, workspace=workspace, emails=set(emails.values()), now=now
     )
-    created = len(members_repository.member_ids_by_email(session, workspace.id)) - known_before
     rows = {
         (t.source, t.external_id): {
             "workspace_id": workspace.id,
