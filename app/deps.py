@@ -27,7 +27,13 @@ def get_clock(request: Request) -> Clock:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back if it raises."""
+    """One transaction per request: committed when the handler returns, rolled back if it raises.
+
+    Used with ``scope="function"`` (``SessionDep``): the commit runs as soon as the handler returns,
+    before the response is sent, so a client told "stored" can read it back from any connection,
+    and a commit that fails answers 500 instead of a success. (A yield dependency's default scope
+    would run this exit code after the response has gone out.)
+    """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
@@ -41,7 +47,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `commattr create-workspace`."
@@ -49,6 +55,7 @@ _bearer = HTTPBearer(
 
 
 def _principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -57,6 +64,7 @@ def _principal(
     principal = auth_service.authenticate(session, secret=credentials.credentials)
     if principal is None:
         raise Unauthorized("unknown or revoked API key")
+    request.state.workspace_id = principal.workspace_id  # for the request's log line
     return principal
 
 

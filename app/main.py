@@ -6,9 +6,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import Engine
 
 from app.catalog.endpoints import router as catalog_router
 from app.clock import Clock, system_clock
@@ -21,12 +21,17 @@ from app.exceptions import ERROR_RESPONSES, AppError
 from app.exports.endpoints import router as exports_router
 from app.insights.endpoints import router as insights_router
 from app.members.endpoints import router as members_router
+from app.migrate import current_revision, head_revision
+from app.observability.metrics import exposition
+from app.observability.middleware import RequestObservability
 from app.reports.endpoints import router as reports_router
 from app.runs.endpoints import defaults_router
 from app.runs.endpoints import router as runs_router
 from app.sync.endpoints import router as sync_router
 from app.touchpoints.endpoints import router as touchpoints_router
 from app.workspaces.endpoints import router as workspace_router
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "How much pipeline and revenue a customer community creates: CRM records and community "
@@ -53,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.add_middleware(RequestObservability)
 
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
@@ -62,15 +68,18 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="Readiness: the database answers")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the database answers and its schema is the newest (else 503)",
+    )
     def readyz(request: Request) -> JSONResponse:
-        try:
-            with request.app.state.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as error:  # any database failure means not ready
-            logging.getLogger(__name__).warning("database not ready: %s", type(error).__name__)
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        return _readiness(request.app.state.engine)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     for router in (
         workspace_router,
@@ -89,3 +98,20 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     return app
+
+
+def _readiness(engine: Engine) -> JSONResponse:
+    """503 while the database cannot be reached or its schema is not the one this code needs."""
+    head = head_revision()
+    try:
+        with engine.connect() as connection:
+            current = current_revision(connection)
+    except Exception as error:  # any database failure means not ready
+        log.warning("not ready: database unreachable", extra={"error_class": type(error).__name__})
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    if current != head:
+        log.warning("not ready: schema not at head", extra={"schema": current, "head": head})
+        return JSONResponse(
+            {"status": "unavailable", "schema": current, "head": head}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "schema": current})

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 import migrations
 
 SCRIPT_LOCATION = Path(migrations.__file__).parent
+
+# called with (revision just applied, steps done, steps in all)
+StepDone = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    """What one `upgrade` did: from which revision (None: an empty database) to which."""
+
+    before: str | None
+    after: str
+    steps: int
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -30,8 +46,37 @@ def _with_connection(engine: Engine, action: str, revision: str) -> None:
         getattr(command, action)(config, revision)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    _with_connection(engine, "upgrade", revision)
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    heads = ScriptDirectory(str(SCRIPT_LOCATION)).get_heads()
+    return heads[0]
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The database's revision; None for a database without the schema."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _pending(before: str | None) -> list[str]:
+    script = ScriptDirectory(str(SCRIPT_LOCATION))
+    # iterate_revisions walks from the head down; apply from the oldest up
+    steps = script.iterate_revisions("heads", before or "base")
+    return [step.revision for step in reversed(list(steps))]
+
+
+def upgrade(engine: Engine, revision: str = "head", on_step: StepDone | None = None) -> Upgraded:
+    """Upgrade to ``revision`` one migration at a time, telling ``on_step`` after each."""
+    with engine.connect() as connection:
+        before = current_revision(connection)
+    if revision != "head":
+        _with_connection(engine, "upgrade", revision)
+        return Upgraded(before=before, after=revision, steps=1)
+    pending = _pending(before)
+    for done, step in enumerate(pending, start=1):
+        _with_connection(engine, "upgrade", step)
+        if on_step is not None:
+            on_step(step, done, len(pending))
+    return Upgraded(before=before, after=head_revision(), steps=len(pending))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

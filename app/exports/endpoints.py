@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
 from app.deps import ReadKey, SessionDep
 from app.exports import service
@@ -24,10 +23,9 @@ CSV_STREAM: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _csv(session: Session, chunks: Iterator[str], filename: str) -> StreamingResponse:
-    # The stream reads in a session of its own, and the request's session would otherwise stay
-    # open, idle in its transaction, until the last row is sent: give its connection back now.
-    session.close()
+def _csv(chunks: Iterator[str], filename: str) -> StreamingResponse:
+    # The stream reads in a session of its own: the request's session (function-scoped) is
+    # closed, its connection given back, before the first byte is sent.
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
@@ -53,11 +51,11 @@ ExportedRun = Annotated[AttributionRun, Depends(exported_run)]
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def export_credits(request: Request, session: SessionDep, chosen: ExportedRun) -> StreamingResponse:
+def export_credits(request: Request, chosen: ExportedRun) -> StreamingResponse:
     chunks = service.credits_csv(
         request.app.state.sessionmaker, workspace_id=chosen.workspace_id, run_id=chosen.id
     )
-    return _csv(session, chunks, f"credits-run-{chosen.id}.csv")
+    return _csv(chunks, f"credits-run-{chosen.id}.csv")
 
 
 @router.get(
@@ -66,13 +64,11 @@ def export_credits(request: Request, session: SessionDep, chosen: ExportedRun) -
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def export_opportunities(
-    request: Request, session: SessionDep, chosen: ExportedRun
-) -> StreamingResponse:
+def export_opportunities(request: Request, chosen: ExportedRun) -> StreamingResponse:
     chunks = service.opportunities_csv(
         request.app.state.sessionmaker, workspace_id=chosen.workspace_id, run_id=chosen.id
     )
-    return _csv(session, chunks, f"opportunities-run-{chosen.id}.csv")
+    return _csv(chunks, f"opportunities-run-{chosen.id}.csv")
 
 
 @router.get(
@@ -81,10 +77,8 @@ def export_opportunities(
     response_class=StreamingResponse,
     responses=CSV_STREAM,
 )
-def export_touchpoints(
-    request: Request, session: SessionDep, principal: ReadKey
-) -> StreamingResponse:
+def export_touchpoints(request: Request, principal: ReadKey) -> StreamingResponse:
     chunks = service.touchpoints_csv(
         request.app.state.sessionmaker, workspace_id=principal.workspace_id
     )
-    return _csv(session, chunks, "touchpoints.csv")
+    return _csv(chunks, "touchpoints.csv")
