@@ -10,11 +10,11 @@ sync's start. A connector only has to read correctly: ``>=`` the given cursor, o
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class RecordKind(enum.StrEnum):
@@ -24,6 +24,7 @@ class RecordKind(enum.StrEnum):
     OPPORTUNITY = "opportunity"
     OPPORTUNITY_CONTACT = "opportunity_contact"
     CAMPAIGN_TOUCH = "campaign_touch"
+    ACCOUNT_LINK = "account_link"
 
 
 @dataclass(frozen=True, order=True)
@@ -98,6 +99,18 @@ class OpportunityContactRecord(Record):
     contact_external_id: str
     role: str | None = None
     is_primary: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountLinkRecord(Record):
+    """A contact or an opportunity associated with an account, the primary one or another
+    (HubSpot company associations, Salesforce AccountContactRelation)."""
+
+    object_kind: str  # "contact" or "opportunity"
+    object_external_id: str
+    account_external_id: str
+    is_primary: bool = False
+    role: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,11 +199,32 @@ class Stream(Protocol):
         ...
 
 
+@runtime_checkable
+class LinkStream(Protocol):
+    """Associations without timestamps of their own (HubSpot): read in full, parent by parent.
+
+    The sync hands ``links`` the external ids of the parents it stores (``parents`` names their
+    kind) and compares what comes back with what it stored for exactly those parents: links
+    added, changed or removed without any change to either record are all seen, on every run."""
+
+    kind: RecordKind
+    parents: tuple[RecordKind, ...]
+
+    def links(self, parent: RecordKind, ids: Sequence[str], *, now: datetime) -> list[Record]:
+        """Every live link of these parents (``now`` stamps the records: links carry no time)."""
+        ...
+
+
 class Connector(Protocol):
     source: str  # "salesforce" or "hubspot": the source column of every stored record
 
-    def streams(self) -> Mapping[RecordKind, Stream]: ...
+    def streams(self) -> Mapping[RecordKind, Stream | LinkStream]: ...
 
     def check(self) -> ConnectionCheck: ...
 
     def api_usage(self) -> ApiUsage | None: ...
+
+    def server_time(self) -> datetime | None:
+        """The CRM's own clock now (from its responses' ``Date`` header), None when unknown:
+        reads are capped by it, not by ours, which may run ahead of or behind the CRM's."""
+        ...

@@ -11,6 +11,7 @@ OBJECTS = (
     "lead",
     "opportunity",
     "opportunity_contact",
+    "account_link",
     "campaign_touch",
 )
 OpportunityType = Literal["new_business", "expansion", "renewal", "other"]

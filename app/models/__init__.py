@@ -11,7 +11,15 @@ from app.models.community import (
     Program,
     Touchpoint,
 )
-from app.models.crm import Account, Contact, ExchangeRate, Lead, Opportunity, OpportunityContact
+from app.models.crm import (
+    Account,
+    AccountLink,
+    Contact,
+    ExchangeRate,
+    Lead,
+    Opportunity,
+    OpportunityContact,
+)
 from app.models.runs import (
     AttributionRun,
     Credit,
@@ -25,6 +33,7 @@ from app.models.workspace import ApiKey, Workspace
 
 __all__ = [
     "Account",
+    "AccountLink",
     "ActivityType",
     "ApiKey",
     "AttributionRun",

@@ -129,6 +129,30 @@ class OpportunityContact(SyncedRecord, Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AccountLink(SyncedRecord, Base):
+    """A contact or an opportunity associated with an account: the primary association and every
+    other one (a HubSpot contact or deal with several companies, a Salesforce contact related to
+    several accounts through AccountContactRelation). ``contact.account_id`` and
+    ``opportunity.account_id`` stay the primary account."""
+
+    __tablename__ = "account_link"
+    __table_args__ = (UniqueConstraint("workspace_id", "source", "external_id"),)
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    account_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    opportunity_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("opportunity.id", ondelete="CASCADE"), index=True
+    )
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[str | None] = mapped_column(String(100))
+
+
 class ExchangeRate(Base):
     """One rate to the workspace's reporting currency, valid on every date of [valid_from, valid_to]."""
 

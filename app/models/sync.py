@@ -100,4 +100,7 @@ class SyncCursor(Base):
     stream: Mapped[str] = mapped_column(String(64))
     cursor_at: Mapped[datetime | None]
     cursor_id: Mapped[str | None] = mapped_column(String(64))
+    reconciled_at: Mapped[datetime | None] = mapped_column(
+        doc="the last full id comparison of this stream's junction rows"
+    )
     updated_at: Mapped[datetime]

@@ -17,22 +17,27 @@ class StreamCounts:
 
     def classify(
         self, old: dict[str, Any] | None, new: dict[str, Any], compared: tuple[str, ...]
-    ) -> None:
-        """Count one stored record: created, deleted, updated (undeletes included) or unchanged."""
+    ) -> bool:
+        """Count one stored record: created, deleted, updated (undeletes included) or unchanged;
+        answer whether it must be written (a deletion never seen alive is stored too: a merged
+        loser's pointer to its survivor is needed)."""
         if old is None:
             if new["deleted_at"] is None:
                 self.created += 1
             else:
                 self.unchanged += 1
-        elif new["deleted_at"] is not None:
+            return True
+        if new["deleted_at"] is not None:
             if old["deleted_at"] is None:
                 self.deleted += 1
-            else:
-                self.unchanged += 1
-        elif old["deleted_at"] is not None or any(old.get(c) != new.get(c) for c in compared):
-            self.updated += 1
-        else:
+                return True
             self.unchanged += 1
+            return False
+        if old["deleted_at"] is not None or any(old.get(c) != new.get(c) for c in compared):
+            self.updated += 1
+            return True
+        self.unchanged += 1
+        return False
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -9,10 +9,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.members.emails import normalize_domain, normalize_email
-from app.models import Account, Contact, Lead, Opportunity, OpportunityContact
+from app.models import Account, AccountLink, Contact, Lead, Opportunity, OpportunityContact
 from app.models.base import Base
 from app.money import exponent
 from connectors.base import (
+    AccountLinkRecord,
     AccountRecord,
     ContactRecord,
     LeadRecord,
@@ -102,6 +103,22 @@ def opportunity_contact_row(record: Record, refs: Refs) -> dict[str, Any] | None
     }
 
 
+def account_link_row(record: Record, refs: Refs) -> dict[str, Any] | None:
+    """None when the account or the linked record is unknown here."""
+    assert isinstance(record, AccountLinkRecord)
+    account_id = _ref(refs, "account", record.account_external_id)
+    linked = _ref(refs, record.object_kind, record.object_external_id)
+    if account_id is None or linked is None:
+        return None
+    return {
+        "account_id": account_id,
+        "contact_id": linked if record.object_kind == "contact" else None,
+        "opportunity_id": linked if record.object_kind == "opportunity" else None,
+        "is_primary": record.is_primary,
+        "role": record.role,
+    }
+
+
 @dataclass(frozen=True)
 class Spec:
     model: type[Base]
@@ -116,6 +133,9 @@ SPECS: dict[RecordKind, Spec] = {
     RecordKind.OPPORTUNITY: Spec(Opportunity, opportunity_row, ("account",)),
     RecordKind.OPPORTUNITY_CONTACT: Spec(
         OpportunityContact, opportunity_contact_row, ("opportunity", "contact")
+    ),
+    RecordKind.ACCOUNT_LINK: Spec(
+        AccountLink, account_link_row, ("account", "contact", "opportunity")
     ),
 }
 

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, or_, select, text, update
+from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import (
+    Account,
+    AccountLink,
     Contact,
     CrmConnection,
     Lead,
@@ -291,3 +293,139 @@ def analyze(session: Session, model: type[Base]) -> None:
     """Refresh PostgreSQL's statistics of the model's table (SQLite plans without them)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"ANALYZE {table_of(model).name}"))
+
+
+def mark_reconciled(
+    session: Session, *, workspace_id: int, connection_id: int, stream: str, now: datetime
+) -> None:
+    upsert(
+        session,
+        SyncCursor,
+        [
+            {
+                "workspace_id": workspace_id,
+                "connection_id": connection_id,
+                "stream": stream,
+                "reconciled_at": now,
+                "updated_at": now,
+            }
+        ],
+        key=("connection_id", "stream"),
+    )
+
+
+def live_parents(
+    session: Session,
+    model: type[Base],
+    *,
+    workspace_id: int,
+    source: str,
+    after_id: int,
+    limit: int,
+) -> list[tuple[int, str]]:
+    """(id, external_id) of the next ``limit`` live records after ``after_id``, by id."""
+    table = table_of(model)
+    rows = session.execute(
+        select(table.c.id, table.c.external_id)
+        .where(
+            table.c.workspace_id == workspace_id,
+            table.c.source == source,
+            table.c.deleted_at.is_(None),
+            table.c.id > after_id,
+        )
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    return [(id_, external_id) for id_, external_id in rows]
+
+
+def soft_delete_vanished_links(
+    session: Session,
+    model: type[Base],
+    *,
+    parent_column: str,
+    parent_ids: Sequence[int],
+    live: Iterable[str],
+    now: datetime,
+) -> int:
+    """Soft-delete the stored live links of these parents that the CRM no longer lists."""
+    table = table_of(model)
+    stored: list[int] = []
+    kept = set(live)
+    for start in range(0, len(parent_ids), CHUNK):
+        rows = session.execute(
+            select(table.c.id, table.c.external_id).where(
+                table.c[parent_column].in_(parent_ids[start : start + CHUNK]),
+                table.c.deleted_at.is_(None),
+            )
+        )
+        stored.extend(id_ for id_, external_id in rows if external_id not in kept)
+    _soft_delete_ids(session, table, stored, now)
+    return len(stored)
+
+
+def soft_delete_orphan_links(
+    session: Session, model: type[Base], *, workspace_id: int, source: str, now: datetime
+) -> int:
+    """Soft-delete live links to a deleted record: an archived HubSpot deal or company keeps no
+    associations (a restore brings them back, and the next read with them)."""
+    table = table_of(model)
+    orphaned: list[int] = []
+    for column, parent in (
+        ("account_id", table_of(Account)),
+        ("contact_id", table_of(Contact)),
+        ("opportunity_id", table_of(Opportunity)),
+    ):
+        if column not in table.c:
+            continue
+        orphaned += session.scalars(
+            select(table.c.id)
+            .join(parent, parent.c.id == table.c[column])
+            .where(
+                table.c.workspace_id == workspace_id,
+                table.c.source == source,
+                table.c.deleted_at.is_(None),
+                parent.c.deleted_at.is_not(None),
+            )
+        ).all()
+    unique = sorted(set(orphaned))
+    _soft_delete_ids(session, table, unique, now)
+    return len(unique)
+
+
+def _soft_delete_ids(session: Session, table: Table, ids: Sequence[int], now: datetime) -> None:
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(ids[start : start + CHUNK]))
+            .values(deleted_at=now, synced_at=now)
+        )
+
+
+def set_opportunity_accounts(session: Session, *, workspace_id: int, source: str) -> int:
+    """Each live opportunity of the source takes the account of its primary live account link
+    (else the link with the lowest CRM id; none: no account); answers how many changed."""
+    link = table_of(AccountLink)
+    account = table_of(Account)
+    opportunity = table_of(Opportunity)
+    chosen = (
+        select(link.c.account_id)
+        .join(account, account.c.id == link.c.account_id)
+        .where(link.c.opportunity_id == opportunity.c.id, link.c.deleted_at.is_(None))
+        .order_by(
+            link.c.is_primary.desc(), func.length(account.c.external_id), account.c.external_id
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = session.execute(
+        update(opportunity)
+        .where(
+            opportunity.c.workspace_id == workspace_id,
+            opportunity.c.source == source,
+            opportunity.c.deleted_at.is_(None),
+            opportunity.c.account_id.is_distinct_from(chosen),
+        )
+        .values(account_id=chosen)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

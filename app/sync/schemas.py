@@ -26,7 +26,10 @@ class SyncJobCreate(BaseModel):
     time_zone: str = Field("UTC", description="IANA time zone the cron expression is read in.")
     enabled: bool = Field(True, description="Whether the schedule runs.")
     reconcile_every: int = Field(
-        24, ge=1, description="Compare junction rows' ids in full every N runs."
+        24,
+        ge=1,
+        description="Also compare junction rows' ids in full every N runs (Salesforce junction "
+        "rows are compared at least hourly and HubSpot associations on every run regardless).",
     )
 
     _objects = field_validator("objects")(_check_objects)

@@ -7,6 +7,7 @@ junction rows are reconciled by a full id comparison; the run stops, resumable, 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,12 +36,15 @@ from app.sync import repository
 from app.sync.counts import StreamCounts
 from app.sync.records import REFERENCE_MODELS, SPECS, stored_row
 from connectors.base import (
+    AccountLinkRecord,
     CampaignTouchRecord,
     Connector,
     Cursor,
     FieldMapping,
+    LinkStream,
     Record,
     RecordKind,
+    Stream,
 )
 from connectors.errors import BudgetExhaustedError, ConnectorError
 
@@ -52,9 +56,17 @@ STREAM_ORDER = (
     RecordKind.LEAD,
     RecordKind.OPPORTUNITY,
     RecordKind.OPPORTUNITY_CONTACT,
+    RecordKind.ACCOUNT_LINK,
     RecordKind.CAMPAIGN_TOUCH,
 )
-JUNCTIONS = (RecordKind.OPPORTUNITY_CONTACT, RecordKind.CAMPAIGN_TOUCH)
+JUNCTIONS = (RecordKind.OPPORTUNITY_CONTACT, RecordKind.ACCOUNT_LINK, RecordKind.CAMPAIGN_TOUCH)
+# Junction rows of streams with timestamps (Salesforce) are compared id by id at least this often
+# whatever the schedule; association streams without timestamps (HubSpot) on every run.
+RECONCILE_EVERY = timedelta(hours=1)
+# Records the CRM stamped just before its "now" may not be visible yet (a transaction still
+# committing, a search index catching up): reads stop this much earlier.
+CLOCK_MARGIN = timedelta(seconds=5)
+LINK_BATCH = 1_000  # parents per association batch read (HubSpot's limit per request)
 MERGEABLE = {RecordKind.ACCOUNT: "account", RecordKind.CONTACT: "contact", RecordKind.LEAD: "lead"}
 BUDGET_CHECK_EVERY = 20  # pages
 ANALYZE_AFTER = 1_000  # rows written to a table before its statistics are refreshed; then doubling
@@ -80,6 +92,7 @@ class SyncContext:
     )
     unanalyzed: dict[str, int] = field(default_factory=dict)
     analyzed: dict[str, int] = field(default_factory=dict)
+    until: datetime | None = None  # reads stop here: the CRM's clock at the start, less a margin
 
     @property
     def source(self) -> str:
@@ -131,6 +144,7 @@ def execute_sync(
         kinds = [k for k in STREAM_ORDER if not run.objects or k.value in run.objects]
     status, error = "succeeded", None
     try:
+        context.until = _read_until(context)
         for kind in kinds:
             _sync_stream(context, kind)
     except BudgetExhaustedError as failure:
@@ -150,6 +164,18 @@ def _finish(context: SyncContext, status: str, error: dict[str, Any] | None) -> 
         run.finished_at = context.clock()
         repository.release_lease(session, connection_id=context.connection_id, run_id=run.id)
         _resolve_changed_members(session, context)
+
+
+def _read_until(context: SyncContext) -> datetime:
+    """The CRM's clock less CLOCK_MARGIN, so that neither a CRM clock ahead of ours (records it
+    stamped "in our future" would wait a run) nor one behind ours (a cursor past what the CRM has
+    made visible yet) loses or delays a change; our start when the CRM tells no time."""
+    crm_now = context.connector.server_time()
+    return (crm_now or context.started_at) - CLOCK_MARGIN
+
+
+def _until(context: SyncContext) -> datetime:
+    return context.until or context.started_at
 
 
 def _check_budget(context: SyncContext) -> None:
@@ -173,10 +199,13 @@ def _sync_stream(context: SyncContext, kind: RecordKind) -> None:
     if stream is None:
         return
     counts = context.counts.setdefault(kind.value, StreamCounts())
+    if isinstance(stream, LinkStream):
+        _sync_links(context, stream, counts)
+        return
     with transaction(context.factory) as session:
         since = _since(context, session, kind)
     _check_budget(context)
-    for number, page in enumerate(stream.pages(since, until=context.started_at), start=1):
+    for number, page in enumerate(stream.pages(since, until=_until(context)), start=1):
         if number % BUDGET_CHECK_EVERY == 0:
             _check_budget(context)
         with transaction(context.factory) as session:
@@ -184,11 +213,80 @@ def _sync_stream(context: SyncContext, kind: RecordKind) -> None:
             if page.cursor is not None:
                 _advance_cursor(session, context, kind, page.cursor)
             _save_progress(session, context)
-    if kind in JUNCTIONS and context.reconcile:
-        _reconcile(context, kind, set(stream.all_ids()), counts)
+    if kind in JUNCTIONS and _reconcile_due(context, kind):
+        _reconcile(context, kind, stream, counts)
     if kind in MERGEABLE:
         with transaction(context.factory) as session:
             _move_merged_links(session, context, kind)
+
+
+def _sync_links(context: SyncContext, stream: LinkStream, counts: StreamCounts) -> None:
+    """Every link of every stored parent, a batch of parents at a time: each batch's links and
+    the removal of its parents' vanished links are committed together."""
+    _check_budget(context)
+    model = SPECS[stream.kind].model
+    for parent in stream.parents:
+        parent_model = SPECS[parent].model
+        after = 0
+        for number in itertools.count(1):
+            if number % BUDGET_CHECK_EVERY == 0:
+                _check_budget(context)
+            with transaction(context.factory) as session:
+                batch = repository.live_parents(
+                    session,
+                    parent_model,
+                    workspace_id=context.workspace_id,
+                    source=context.source,
+                    after_id=after,
+                    limit=LINK_BATCH,
+                )
+            if not batch:
+                break
+            after = batch[-1][0]
+            found = stream.links(
+                parent, [external for _, external in batch], now=context.started_at
+            )
+            with transaction(context.factory) as session:
+                _apply_page(session, context, stream.kind, tuple(found), counts)
+                counts.deleted += repository.soft_delete_vanished_links(
+                    session,
+                    model,
+                    parent_column=_PARENT_COLUMNS[parent],
+                    parent_ids=[id_ for id_, _ in batch],
+                    live=[record.external_id for record in found],
+                    now=context.started_at,
+                )
+                _save_progress(session, context)
+    with transaction(context.factory) as session:
+        counts.deleted += repository.soft_delete_orphan_links(
+            session,
+            model,
+            workspace_id=context.workspace_id,
+            source=context.source,
+            now=context.started_at,
+        )
+        if getattr(stream, "sets_opportunity_account", False):
+            moved = repository.set_opportunity_accounts(
+                session, workspace_id=context.workspace_id, source=context.source
+            )
+            context.counts.setdefault(RecordKind.OPPORTUNITY.value, StreamCounts()).updated += moved
+        _save_progress(session, context)
+
+
+_PARENT_COLUMNS = {
+    RecordKind.ACCOUNT: "account_id",
+    RecordKind.CONTACT: "contact_id",
+    RecordKind.OPPORTUNITY: "opportunity_id",
+}
+
+
+def _reconcile_due(context: SyncContext, kind: RecordKind) -> bool:
+    if context.reconcile:
+        return True
+    with transaction(context.factory) as session:
+        stored = repository.load_cursor(session, context.connection_id, kind.value)
+    last = stored.reconciled_at if stored is not None else None
+    return last is None or context.started_at - last >= RECONCILE_EVERY
 
 
 def _refresh_statistics(
@@ -212,8 +310,8 @@ def _refresh_statistics(
 def _advance_cursor(
     session: Session, context: SyncContext, kind: RecordKind, cursor: Cursor
 ) -> None:
-    """Only forward, and never past the run's start (records changed later are read next time)."""
-    new = min(cursor, Cursor(context.started_at, ""))
+    """Only forward, and never past the read's end (records changed later are read next time)."""
+    new = min(cursor, Cursor(_until(context), ""))
     stored = repository.load_cursor(session, context.connection_id, kind.value)
     if (
         stored is not None
@@ -285,8 +383,8 @@ def _apply_page(
         old = existing.get(record.external_id)
         if row["deleted_at"] is not None and old is not None and old["deleted_at"] is not None:
             row["deleted_at"] = old["deleted_at"]
-        counts.classify(old, row, (*content, "properties", "merged_into"))
-        rows.append(row)
+        if counts.classify(old, row, (*content, "properties", "merged_into")):
+            rows.append(row)
     repository.write_rows(session, spec.model, rows)
     _refresh_statistics(session, context, spec.model, len(rows))
     if kind.value in context.changed_people:
@@ -309,12 +407,18 @@ _REFERENCE_FIELDS = {
 
 
 def _referenced(records: Iterable[Record], name: str) -> set[str]:
-    return {
+    found = {
         value
         for record in records
         for attribute in _REFERENCE_FIELDS[name]
         if (value := getattr(record, attribute, None)) is not None
     }
+    found.update(
+        record.object_external_id
+        for record in records
+        if isinstance(record, AccountLinkRecord) and record.object_kind == name
+    )
+    return found
 
 
 def _references(
@@ -408,8 +512,10 @@ def _apply_campaign_touches(
             "received_at": context.started_at,
         }
         compared = ("occurred_at", "contact_id", "lead_id", "activity_type_id", "properties")
-        counts.classify(old and {**old, "deleted_at": None}, {**row, "deleted_at": None}, compared)
-        rows.append(row)
+        if counts.classify(
+            old and {**old, "deleted_at": None}, {**row, "deleted_at": None}, compared
+        ):
+            rows.append(row)
     repository.delete_touchpoints(
         session, workspace_id=context.workspace_id, source=context.source, external_ids=gone
     )
@@ -418,10 +524,18 @@ def _apply_campaign_touches(
 
 
 def _reconcile(
-    context: SyncContext, kind: RecordKind, live: set[str], counts: StreamCounts
+    context: SyncContext, kind: RecordKind, stream: Stream, counts: StreamCounts
 ) -> None:
     """Junction rows can vanish in the CRM without a trace: drop the ones the CRM no longer has."""
+    live = set(stream.all_ids())
     with transaction(context.factory) as session:
+        repository.mark_reconciled(
+            session,
+            workspace_id=context.workspace_id,
+            connection_id=context.connection_id,
+            stream=kind.value,
+            now=context.started_at,
+        )
         if kind is RecordKind.CAMPAIGN_TOUCH:
             stored = repository.touchpoint_keys(session, context.workspace_id, context.source)
             vanished = sorted(stored - live)

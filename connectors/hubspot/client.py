@@ -25,6 +25,7 @@ import hubspot.crm.properties as crm_properties
 import hubspot.oauth as oauth
 
 from connectors.base import ApiUsage
+from connectors.clock import ServerClock
 from connectors.errors import AuthExpiredError, FatalError
 from connectors.hubspot.auth import HubSpotCredentials
 from connectors.hubspot.errors import (
@@ -38,6 +39,9 @@ from connectors.retry import RetryPolicy, with_retries
 T = TypeVar("T")
 
 REQUEST_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+# Ids per association batch read (HubSpot changelog, "Batch Read Limit for HubSpot Associations
+# API", effective 2025-02-10: at most 1000 inputs per request body).
+ASSOCIATION_BATCH_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class HubSpotClient:
         self._token = credentials.access_token
         self._refresh_token = credentials.refresh_token
         self._usage: ApiUsage | None = None
+        self._clock = ServerClock()
         self._configurations: list[Any] = []
         objects_client = self._api_client(crm_objects)
         self._search = crm_objects.SearchApi(objects_client)
@@ -127,14 +132,15 @@ class HubSpotClient:
     def associations(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> dict[str, list[Associated]]:
-        """POST /crm/v4/associations/{from}/{to}/batch/read, following each record's own
-        ``paging.next.after`` until every association of every id is read."""
+        """POST /crm/v4/associations/{from}/{to}/batch/read, at most 1000 inputs a request,
+        following each record's own ``paging.next.after`` until every association of every id
+        is read."""
         found: dict[str, list[Associated]] = {record_id: [] for record_id in ids}
         pending: list[dict[str, str]] = [{"id": record_id} for record_id in ids]
         seen: set[tuple[str, str]] = set()
         while pending:
-            rows = self._association_batch(from_type, to_type, pending)
-            pending = []
+            batch, pending = pending[:ASSOCIATION_BATCH_LIMIT], pending[ASSOCIATION_BATCH_LIMIT:]
+            rows = self._association_batch(from_type, to_type, batch)
             for from_id, associated, after in rows:
                 found.setdefault(from_id, []).extend(associated)
                 if after is not None:
@@ -174,6 +180,17 @@ class HubSpotClient:
 
     def usage(self) -> ApiUsage | None:
         return self._usage
+
+    def server_time(self) -> datetime:
+        """HubSpot's clock: the Date header of its latest response (the deal pipelines are
+        read when no response has come yet)."""
+        moment = self._clock.now()
+        if moment is None:
+            self.deal_stages()
+            moment = self._clock.now()
+        if moment is None:
+            raise FatalError("HubSpot answered without a Date header")
+        return moment
 
     # -- one call: retries, token refresh, usage ---------------------------------------------
 
@@ -232,6 +249,7 @@ class HubSpotClient:
     def _note_usage(self, headers: Mapping[str, str] | None) -> None:
         if not headers:
             return
+        self._clock.note(headers)
         limit = _as_int(header(headers, "X-HubSpot-RateLimit-Daily"))
         remaining = _as_int(header(headers, "X-HubSpot-RateLimit-Daily-Remaining"))
         if limit and remaining is not None:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
-from connectors.base import ApiUsage, ConnectionCheck, FieldMapping, RecordKind, Stream
+from connectors.base import (
+    ApiUsage,
+    ConnectionCheck,
+    FieldMapping,
+    LinkStream,
+    RecordKind,
+    Stream,
+)
 from connectors.errors import FatalError
 from connectors.hubspot.auth import HubSpotCredentials
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.errors import AuthenticationFailed
 from connectors.hubspot.streams import (
+    CompanyLinkStream,
     CompanyStream,
     ContactStream,
     DealContactStream,
@@ -49,17 +58,21 @@ class HubSpotConnector:
                 self._client, mapping, page_size=page_size, default_currency=default_currency
             ),
         )
-        self._streams: dict[RecordKind, Stream] = {stream.kind: stream for stream in self._objects}
-        self._streams[RecordKind.OPPORTUNITY_CONTACT] = DealContactStream(
-            self._client, page_size=page_size
-        )
+        self._streams: dict[RecordKind, Stream | LinkStream] = {
+            stream.kind: stream for stream in self._objects
+        }
+        self._streams[RecordKind.OPPORTUNITY_CONTACT] = DealContactStream(self._client)
+        self._streams[RecordKind.ACCOUNT_LINK] = CompanyLinkStream(self._client)
 
-    def streams(self) -> Mapping[RecordKind, Stream]:
+    def streams(self) -> Mapping[RecordKind, Stream | LinkStream]:
         return dict(self._streams)
 
     def api_usage(self) -> ApiUsage | None:
         """From the X-HubSpot-RateLimit-Daily(-Remaining) headers of the latest response."""
         return self._client.usage()
+
+    def server_time(self) -> datetime | None:
+        return self._client.server_time()
 
     def check(self) -> ConnectionCheck:
         """Reads each object's property list and the deal pipelines. ``missing`` names

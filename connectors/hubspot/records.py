@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.base import (
+    AccountLinkRecord,
     AccountRecord,
     ContactRecord,
     FieldMapping,
@@ -191,3 +192,22 @@ def opportunity_contacts(
         for associated in contacts
     ]
     return sorted(records, key=lambda record: int(record.contact_external_id))
+
+
+def account_links(
+    company_id: str, object_kind: str, associated: Sequence[Associated], *, modified_at: datetime
+) -> list[AccountLinkRecord]:
+    """A company's contacts or deals; ``is_primary`` when the association carries HubSpot's
+    "Primary" label (company to contact type 2, company to deal type 6)."""
+    return [
+        AccountLinkRecord(
+            external_id=f"{object_kind}:{item.to_id}:{company_id}",
+            modified_at=modified_at,
+            object_kind=object_kind,
+            object_external_id=item.to_id,
+            account_external_id=company_id,
+            is_primary="Primary" in item.labels,
+            role=next((label for label in item.labels if label and label != "Primary"), None),
+        )
+        for item in associated
+    ]

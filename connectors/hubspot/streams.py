@@ -249,51 +249,46 @@ class DealStream(ObjectStream):
 class DealContactStream:
     """Deal→contact associations (contact roles), ``external_id`` = ``"{deal}:{contact}"``.
 
-    Associations carry no timestamp: a page lists the links of the deals modified in the
-    window, at the deal's cursor. Links removed without touching the deal only show in
-    ``all_ids``, which the sync compares with what it stored."""
+    Associations carry no timestamp and change without touching the deal, so they are read in
+    full on every run, in batches of deals (the deal ids the sync stores): the sync compares
+    them with the links it stored for those deals."""
 
     kind = RecordKind.OPPORTUNITY_CONTACT
+    parents: tuple[RecordKind, ...] = (RecordKind.OPPORTUNITY,)
 
-    def __init__(self, client: HubSpotClient, *, page_size: int) -> None:
+    def __init__(self, client: HubSpotClient) -> None:
         self._client = client
-        self._page_size = page_size
 
-    def pages(self, since: Cursor | None, *, until: datetime) -> Iterator[Page]:
-        pager = SearchPaginator(
-            partial(self._client.search, "deals"),
-            cursor_property=MODIFIED,
-            properties=(),
-            since=since,
-            until=until,
-            limit=self._page_size,
-        )
-        while not pager.finished:
-            deals = pager.next_records()
-            if deals:
-                yield self._page(deals)
-
-    def all_ids(self) -> Iterator[str]:
-        deals = ListPaginator(self._client, "deals", [ID_PROPERTY], archived=False)
-        while not deals.finished:
-            ids = [deal.id for deal in deals.next_objects()]
-            if not ids:
-                continue
-            contacts = self._client.associations("deals", "contacts", ids)
-            for deal_id in ids:
-                for associated in contacts.get(deal_id, ()):
-                    yield f"{deal_id}:{associated.to_id}"
-
-    def _page(self, deals: Sequence[HubSpotObject]) -> Page:
-        contacts = self._client.associations("deals", "contacts", [deal.id for deal in deals])
-        page_records: list[Record] = []
-        for deal in deals:
-            page_records.extend(
-                records.opportunity_contacts(
-                    deal.id,
-                    contacts.get(deal.id, ()),
-                    modified_at=records.modified_at(deal, MODIFIED),
-                )
+    def links(self, parent: RecordKind, ids: Sequence[str], *, now: datetime) -> list[Record]:
+        contacts = self._client.associations("deals", "contacts", list(ids))
+        found: list[Record] = []
+        for deal_id in ids:
+            found.extend(
+                records.opportunity_contacts(deal_id, contacts.get(deal_id, ()), modified_at=now)
             )
-        last = deals[-1]
-        return Page(tuple(page_records), Cursor(records.modified_at(last, MODIFIED), last.id))
+        return found
+
+
+class CompanyLinkStream:
+    """Every contact and deal of each company, primary or not (HubSpot keeps several company
+    associations per record, and ``associatedcompanyid`` names only the primary one). Read
+    from the company side: there are far fewer companies than contacts."""
+
+    kind = RecordKind.ACCOUNT_LINK
+    parents: tuple[RecordKind, ...] = (RecordKind.ACCOUNT,)
+    sets_opportunity_account = True  # a deal's account is its primary company association
+
+    def __init__(self, client: HubSpotClient) -> None:
+        self._client = client
+
+    def links(self, parent: RecordKind, ids: Sequence[str], *, now: datetime) -> list[Record]:
+        found: list[Record] = []
+        for to_type, object_kind in (("contacts", "contact"), ("deals", "opportunity")):
+            associated = self._client.associations("companies", to_type, list(ids))
+            for company_id in ids:
+                found.extend(
+                    records.account_links(
+                        company_id, object_kind, associated.get(company_id, ()), modified_at=now
+                    )
+                )
+        return found

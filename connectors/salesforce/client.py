@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -19,6 +20,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.login import SalesforceLogin
 
 from connectors.base import ApiUsage
+from connectors.clock import ServerClock
 from connectors.errors import AuthExpiredError, FatalError
 from connectors.retry import RetryPolicy, with_retries
 from connectors.salesforce.errors import classified, failure_from_body, login_error
@@ -69,6 +71,7 @@ class _Session(requests.Session):
         super().__init__()
         self.timeout = timeout
         self.last_response: requests.Response | None = None
+        self.clock = ServerClock()
 
     def request(
         self, method: str, url: str | bytes, *args: Any, **kwargs: Any
@@ -77,6 +80,7 @@ class _Session(requests.Session):
         self.last_response = None
         response = super().request(method, url, *args, **kwargs)
         self.last_response = response
+        self.clock.note(response.headers)
         return response
 
 
@@ -115,6 +119,17 @@ class SalesforceClient:
             raise FatalError("Salesforce limits carry no DailyApiRequests")
         maximum, remaining = int(daily["Max"]), int(daily["Remaining"])
         return ApiUsage(used=maximum - remaining, limit=maximum)
+
+    def server_time(self) -> datetime:
+        """Salesforce's clock: the Date header of its latest response (the limits resource is
+        asked when no response has come yet)."""
+        moment = self._session.clock.now()
+        if moment is None:
+            self.api_usage()
+            moment = self._session.clock.now()
+        if moment is None:
+            raise FatalError("Salesforce answered without a Date header")
+        return moment
 
     def _attempt(self, operation: Callable[[Salesforce], T]) -> T:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from connectors.base import ApiUsage, ConnectionCheck, FieldMapping, RecordKind, Stream
 from connectors.errors import ConnectorError, FatalError
@@ -49,6 +50,9 @@ class SalesforceConnector:
 
     def api_usage(self) -> ApiUsage | None:
         return self._client.api_usage()
+
+    def server_time(self) -> datetime | None:
+        return self._client.server_time()
 
     def _stream(self, spec: ObjectSpec) -> SalesforceStream:
         return SalesforceStream(

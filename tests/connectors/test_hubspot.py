@@ -13,11 +13,13 @@ from decimal import Decimal
 import pytest
 
 from connectors.base import (
+    AccountLinkRecord,
     AccountRecord,
     ApiUsage,
     ContactRecord,
     Cursor,
     FieldMapping,
+    LinkStream,
     OpportunityContactRecord,
     OpportunityRecord,
     Page,
@@ -31,6 +33,7 @@ from tests.fakes.hubspot import FakeHubSpot, LoggedRequest
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2025, 6, 1, tzinfo=UTC)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def ms(moment: datetime) -> str:
@@ -75,7 +78,15 @@ def oauth(fake: FakeHubSpot) -> HubSpotCredentials:
 
 
 def pages(connector: HubSpotConnector, kind: RecordKind, since: Cursor | None = None) -> list[Page]:
-    return list(connector.streams()[kind].pages(since, until=UNTIL))
+    stream = connector.streams()[kind]
+    assert not isinstance(stream, LinkStream)
+    return list(stream.pages(since, until=UNTIL))
+
+
+def links(connector: HubSpotConnector, kind: RecordKind, ids: list[str]) -> list[Record]:
+    stream = connector.streams()[kind]
+    assert isinstance(stream, LinkStream)
+    return stream.links(stream.parents[0], ids, now=NOW)
 
 
 def read(
@@ -313,26 +324,56 @@ def test_deal_contacts_are_read_with_the_association_label_as_role(
     for contact_id in ("9", "10"):
         fake.put("contacts", contact_id, {}, modified_at=T0)
 
-    result = pages(connect(fake, sleeps), RecordKind.OPPORTUNITY_CONTACT)
+    found = links(connect(fake, sleeps), RecordKind.OPPORTUNITY_CONTACT, ["501", "502"])
 
-    assert [page.records for page in result] == [
-        (
-            OpportunityContactRecord(
-                external_id="501:9",
-                modified_at=T0,
-                opportunity_external_id="501",
-                contact_external_id="9",
-                role="Decision maker",
-            ),
-            OpportunityContactRecord(
-                external_id="501:10",
-                modified_at=T0,
-                opportunity_external_id="501",
-                contact_external_id="10",
-            ),
+    assert found == [
+        OpportunityContactRecord(
+            external_id="501:9",
+            modified_at=NOW,
+            opportunity_external_id="501",
+            contact_external_id="9",
+            role="Decision maker",
+        ),
+        OpportunityContactRecord(
+            external_id="501:10",
+            modified_at=NOW,
+            opportunity_external_id="501",
+            contact_external_id="10",
         ),
     ]
-    assert result[-1].cursor == Cursor(T0 + timedelta(minutes=1), "502")
+
+
+def test_every_company_of_a_contact_and_a_deal_is_read_the_primary_one_marked(
+    fake: FakeHubSpot, sleeps: list[float]
+) -> None:
+    fake.put("companies", "101", {"name": "Globex"}, modified_at=T0)
+    fake.put("companies", "102", {"name": "Initech"}, modified_at=T0)
+    fake.put("contacts", "7", {"associatedcompanyid": "101"}, modified_at=T0)
+    fake.put("deals", "501", {"dealname": "A"}, modified_at=T0)
+    fake.associate("contacts", "7", "companies", "101", label="Primary")
+    fake.associate("contacts", "7", "companies", "102", label="Board member")
+    fake.associate("deals", "501", "companies", "102", label="Primary")
+    fake.associate("deals", "501", "companies", "101")
+
+    found = links(connect(fake, sleeps), RecordKind.ACCOUNT_LINK, ["101", "102"])
+
+    assert sorted(found, key=lambda record: record.external_id) == [
+        AccountLinkRecord(
+            external_id=f"{kind}:{linked}:{company}",
+            modified_at=NOW,
+            object_kind=kind,
+            object_external_id=linked,
+            account_external_id=company,
+            is_primary=primary,
+            role=role,
+        )
+        for kind, linked, company, primary, role in (
+            ("contact", "7", "101", True, None),
+            ("contact", "7", "102", False, "Board member"),
+            ("opportunity", "501", "101", False, None),
+            ("opportunity", "501", "102", True, None),
+        )
+    ]
 
 
 # -- incremental reads, deletes, restores, merges --------------------------------------------
@@ -656,21 +697,22 @@ def test_a_rejected_private_app_token_is_fatal_without_retry(
 # -- reconciliation, usage, check -------------------------------------------------------------
 
 
-def test_an_association_change_without_a_deal_change_shows_in_all_ids(
+def test_an_association_change_without_a_deal_change_shows_in_the_next_read(
     fake: FakeHubSpot, sleeps: list[float]
 ) -> None:
     fake.put("deals", "501", {"dealname": "A"}, modified_at=T0)
     put_contacts(fake, range(9, 12), T0)
     fake.associate("deals", "501", "contacts", "9")
     fake.associate("deals", "501", "contacts", "10")
-    stream = connect(fake, sleeps).streams()[RecordKind.OPPORTUNITY_CONTACT]
-    assert list(stream.all_ids()) == ["501:9", "501:10"]
+    connector = connect(fake, sleeps)
+    found = links(connector, RecordKind.OPPORTUNITY_CONTACT, ["501"])
+    assert [record.external_id for record in found] == ["501:9", "501:10"]
 
     fake.dissociate("deals", "501", "contacts", "9")
     fake.associate("deals", "501", "contacts", "11", label="Champion")
 
-    assert list(stream.all_ids()) == ["501:10", "501:11"]
-    assert list(stream.pages(Cursor(T0 + timedelta(seconds=1)), until=UNTIL)) == []
+    found = links(connector, RecordKind.OPPORTUNITY_CONTACT, ["501"])
+    assert [record.external_id for record in found] == ["501:10", "501:11"]
 
 
 def test_association_pages_are_followed_for_deals_with_many_contacts(
@@ -682,9 +724,29 @@ def test_association_pages_are_followed_for_deals_with_many_contacts(
     for contact_id in range(1, 9):
         fake.associate("deals", "501", "contacts", str(contact_id))
 
-    records = read(connect(fake, sleeps), RecordKind.OPPORTUNITY_CONTACT)
+    found = links(connect(fake, sleeps), RecordKind.OPPORTUNITY_CONTACT, ["501"])
 
-    assert [r.external_id for r in records] == [f"501:{i}" for i in range(1, 9)]
+    assert [r.external_id for r in found] == [f"501:{i}" for i in range(1, 9)]
+
+
+def test_association_reads_send_at_most_a_thousand_ids_a_request(
+    fake: FakeHubSpot, sleeps: list[float]
+) -> None:
+    deals = [str(n) for n in range(1, 2502)]
+    put_contacts(fake, range(9, 10), T0)
+    for deal in deals[:3]:
+        fake.put("deals", deal, {"dealname": deal}, modified_at=T0)
+        fake.associate("deals", deal, "contacts", "9")
+
+    found = links(connect(fake, sleeps), RecordKind.OPPORTUNITY_CONTACT, deals)
+
+    sizes = [
+        len(request.body["inputs"])
+        for request in fake.requests_log
+        if request.path.endswith("/batch/read")
+    ]
+    assert sizes == [1000, 1000, 501]
+    assert [r.external_id for r in found] == ["1:9", "2:9", "3:9"]
 
 
 def test_api_usage_comes_from_the_daily_rate_limit_headers(

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,6 +34,7 @@ CURSOR_PROPERTY = {
 SEARCH_CAP = 10_000
 SEARCH_MAX_LIMIT = 200
 LIST_MAX_LIMIT = 100
+ASSOCIATION_BATCH_LIMIT = 1000
 DATETIME_PROPERTIES = {"createdate", "closedate", "lastmodifieddate", "hs_lastmodifieddate"}
 
 # Properties every account has (a subset of HubSpot's defaults), by object type:
@@ -243,6 +245,8 @@ class FakeHubSpot:
         self.association_page_size = association_page_size
         self.requests_log: list[LoggedRequest] = []
         self.tokens_issued = 0
+        # The portal's clock as its responses' Date header tells it; None: this machine's clock.
+        self.server_time: datetime | None = None
         self._oauth_token: str | None = None
         self._expired_tokens: set[str] = set()
         self._tables = {name: _Table(name) for name in OBJECT_TYPES}
@@ -767,7 +771,11 @@ class FakeHubSpot:
         # paging}]; ids without associations come back as errors in a 207 multi-status)
         results: list[dict[str, Any]] = []
         empty: list[str] = []
-        for item in (body or {}).get("inputs", []):
+        inputs = (body or {}).get("inputs", [])
+        if len(inputs) > ASSOCIATION_BATCH_LIMIT:
+            # https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api
+            raise _BadRequest(f"inputs may hold at most {ASSOCIATION_BATCH_LIMIT} ids")
+        for item in inputs:
             links = self._links(match["type"], int(item["id"]), match["to"])
             if not links:
                 empty.append(str(item["id"]))
@@ -1037,5 +1045,11 @@ def _handler_for(fake: FakeHubSpot) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silence the default stderr access log."""
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The Date header: the portal's clock when the test set one."""
+            if fake.server_time is None:
+                return super().date_time_string(timestamp)
+            return formatdate(fake.server_time.timestamp(), usegmt=True)
 
     return Handler

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from email.utils import formatdate
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -239,6 +240,9 @@ class FakeSalesforce:
         self.bulk_polls_before_complete = bulk_polls_before_complete
         self.clock = START
         self.tick = timedelta(seconds=1)
+        # The org's clock as its responses' Date header tells it; None: this machine's clock.
+        self.server_time: datetime | None = None
+        self._pending: set[str] = set()  # rows stamped but not committed yet: invisible
         self.requests_log: list[LoggedRequest] = []
         self.api_used, self.api_max = 0, 100_000
         self._lock = threading.RLock()
@@ -306,10 +310,11 @@ class FakeSalesforce:
 
     # -- data --------------------------------------------------------------------------------------
 
-    def put(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    def put(self, kind: str, record: dict[str, Any], *, committed: bool = True) -> dict[str, Any]:
         """Create or update a row of object ``kind`` with fields as Salesforce returns them
         (datetimes and dates may be given as Python values). Stamps SystemModstamp with the clock
-        unless given. Returns the stored row."""
+        unless given. ``committed=False``: the row is stamped but its transaction is still open,
+        so no query sees it until ``commit``. Returns the stored row."""
         with self._lock:
             table = self._tables[kind]
             values = {name: _stored(value) for name, value in record.items()}
@@ -319,7 +324,14 @@ class FakeSalesforce:
             row.update(values, SystemModstamp=stamp)
             table.rows[row_id] = row
             table.changed()
+            if not committed:
+                self._pending.add(row_id)
             return dict(row)
+
+    def commit(self, record_id: str) -> None:
+        """The transaction that stamped this row commits: queries see it from now on."""
+        with self._lock:
+            self._pending.discard(record_id)
 
     def delete(self, kind: str, record_id: str) -> None:
         """Soft delete: the row moves to the recycle bin, visible to queryAll only."""
@@ -710,7 +722,8 @@ class FakeSalesforce:
         return [
             row_id
             for _, row_id in order[low:high]
-            if include_deleted or not table.rows[row_id]["IsDeleted"]
+            if (include_deleted or not table.rows[row_id]["IsDeleted"])
+            and row_id not in self._pending
         ]
 
     def _sorted(self, object_name: str, ids: list[str], order_by: str | None) -> list[str]:
@@ -807,6 +820,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the fake's requests_log is the record."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: the org's clock when the test set one."""
+        fake: FakeSalesforce = self.server.fake  # type: ignore[attr-defined]
+        if fake.server_time is None:
+            return super().date_time_string(timestamp)
+        return formatdate(fake.server_time.timestamp(), usegmt=True)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from app.models import Account, Contact, Opportunity, OpportunityContact
+from app.models import Account, AccountLink, Contact, Opportunity, OpportunityContact
 from tests.fakes.hubspot import FakeHubSpot
 from tests.sync.conftest import SyncHarness
 
@@ -113,6 +113,13 @@ def seed(fake: FakeHubSpot) -> None:
         },
         modified_at=T0,
     )
+    # a later deal moves the deal cursor a day past 501 and 502, beyond the overlap
+    fake.put(
+        "deals",
+        "503",
+        {"dealname": "Hooli - Trial", "dealstage": "open1", "pipeline": "default"},
+        modified_at=T0 + timedelta(days=1),
+    )
     fake.associate("deals", "501", "companies", "101")
     fake.associate("deals", "502", "companies", "102")
     fake.associate("deals", "501", "contacts", "7", label="Decision maker")
@@ -146,7 +153,7 @@ def assert_database_equals_crm(harness: SyncHarness, fake: FakeHubSpot) -> None:
         r["id"]: (r["properties"].get("associatedcompanyid"), r["properties"].get("email"))
         for r in fake.records("contacts")
     }
-    deal_companies = {deal: company for deal, company, _ in fake.associations("deals", "companies")}
+    deal_companies = primary_companies(fake.associations("deals", "companies"))
     got_deals = {
         key: (account_of.get(account), name, amount)
         for key, (account, name, amount) in live(
@@ -173,6 +180,32 @@ def assert_database_equals_crm(harness: SyncHarness, fake: FakeHubSpot) -> None:
         ).values()
     }
     assert got_roles == set(fake.associations("deals", "contacts"))
+    got_links = {
+        (account_of[account], contact_of.get(contact), deal_of.get(deal), primary)
+        for account, contact, deal, primary in live(
+            AccountLink,
+            AccountLink.account_id,
+            AccountLink.contact_id,
+            AccountLink.opportunity_id,
+            AccountLink.is_primary,
+        ).values()
+    }
+    assert got_links == {
+        (company, contact, None, label == "Primary")
+        for company, contact, label in fake.associations("companies", "contacts")
+    } | {
+        (company, None, deal, label == "Primary")
+        for company, deal, label in fake.associations("companies", "deals")
+    }
+
+
+def primary_companies(links: list[tuple[str, str, str | None]]) -> dict[str, str]:
+    """Each record's company labelled Primary, else its lowest company id."""
+    chosen: dict[str, tuple[bool, int]] = {}
+    for record, company, label in links:
+        key = (label != "Primary", int(company))
+        chosen[record] = min(chosen.get(record, key), key)
+    return {record: str(company) for record, (_, company) in chosen.items()}
 
 
 def test_a_full_sync_stores_every_record(harness: SyncHarness, fake: FakeHubSpot) -> None:
@@ -309,4 +342,111 @@ def test_a_process_killed_between_pages_resumes_without_loss_or_duplicates(
     resumed = harness.sync(connection)
     assert resumed["status"] == "succeeded"
     assert resumed["counts"]["account"]["created"] == 250 - len(stored)
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_contact_added_to_a_deal_without_a_deal_change_is_synced(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    fake.associate("deals", "502", "contacts", "7", label="Champion")
+    harness.later()
+    run = harness.sync(connection)
+    assert run["counts"]["opportunity_contact"]["created"] == 1
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_deal_moved_to_another_company_without_a_deal_change_follows_it(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    fake.dissociate("deals", "501", "companies", "101")
+    fake.associate("deals", "501", "companies", "102", label="Primary")
+    harness.later()
+    run = harness.sync(connection)
+    assert run["counts"]["opportunity"]["updated"] == 1
+    assert_database_equals_crm(harness, fake)
+    moved = harness.scalars(
+        select(Account.external_id)
+        .join(Opportunity, Opportunity.account_id == Account.id)
+        .where(
+            Opportunity.workspace_id == harness.api.workspace_id, Opportunity.external_id == "501"
+        )
+    )
+    assert moved == ["102"]
+
+
+def test_a_deal_unlinked_from_its_company_loses_its_account(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    fake.dissociate("deals", "502", "companies", "102")
+    harness.later()
+    harness.sync(connection)
+    assert_database_equals_crm(harness, fake)
+    assert harness.scalars(
+        select(Opportunity.account_id).where(
+            Opportunity.workspace_id == harness.api.workspace_id, Opportunity.external_id == "502"
+        )
+    ) == [None]
+
+
+def test_every_company_of_a_contact_and_of_a_deal_is_kept(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    fake.associate("contacts", "7", "companies", "101", label="Primary")
+    fake.associate("contacts", "7", "companies", "102")
+    fake.associate("deals", "501", "companies", "102", label="Primary")
+    run = harness.sync(connect(harness, fake))
+    assert run["status"] == "succeeded", run["error"]
+    assert_database_equals_crm(harness, fake)
+    links = harness.rows(
+        select(AccountLink.external_id, AccountLink.is_primary)
+        .where(AccountLink.workspace_id == harness.api.workspace_id)
+        .order_by(AccountLink.external_id)
+    )
+    assert [tuple(link) for link in links] == [
+        ("contact:7:101", True),
+        ("contact:7:102", False),
+        ("opportunity:501:101", False),
+        ("opportunity:501:102", True),
+        ("opportunity:502:102", False),
+    ]
+
+
+def test_scheduled_runs_compare_associations_on_every_run(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    job = harness.api.post(f"/v1/connections/{connection}/sync-jobs", json={"cron": "0 * * * *"})
+    assert job.status_code == 201, job.text
+    for change in (
+        lambda: fake.dissociate("deals", "501", "contacts", "8"),
+        lambda: fake.associate("deals", "502", "contacts", "8"),
+        lambda: fake.dissociate("deals", "502", "companies", "102"),
+    ):
+        change()
+        harness.later(minutes=60)
+        harness.work()
+        assert_database_equals_crm(harness, fake)
+    runs = harness.api.get("/v1/sync-runs", params={"connection_id": connection}).json()
+    assert [run["status"] for run in runs] == ["succeeded"] * 3
+
+
+def test_records_stamped_by_a_portal_clock_ahead_of_ours_are_read_in_the_same_run(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    ours = harness.clock.now
+    fake.server_time = ours + timedelta(seconds=60)
+    fake.put("companies", "301", {"name": "Future Co"}, modified_at=ours + timedelta(seconds=30))
+    run = harness.sync(connect(harness, fake))
+    assert run["counts"]["account"]["created"] == 1
     assert_database_equals_crm(harness, fake)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -441,3 +441,39 @@ def test_members_are_resolved_again_for_synced_contacts(
         {"target": "contact", "external_id": to_18(ids["alice"]), "method": "email"}
     ]
     assert (member["account"], member["account_method"]) == (to_18(ids["globex"]), "contact")
+
+
+def test_records_stamped_by_an_org_clock_ahead_of_ours_are_read_in_the_same_run(
+    harness: SyncHarness, fake: FakeSalesforce
+) -> None:
+    ours = harness.clock.now
+    fake.server_time = ours + timedelta(seconds=60)
+    fake.clock = ours + timedelta(seconds=30)  # the org stamps rows "in our future"
+    ids = seed(fake)
+    run = harness.sync(connect(harness, fake))
+    assert run["status"] == "succeeded", run["error"]
+    assert run["counts"]["account"]["created"] == 2
+    assert_database_equals_crm(harness, fake)
+    assert ids["globex"] in harness.scalars(select(Account.external_id))
+
+
+def test_an_org_clock_behind_ours_loses_no_row_still_committing(
+    harness: SyncHarness, fake: FakeSalesforce
+) -> None:
+    """A row stamped just before the org's "now" whose transaction has not committed yet must
+    not be skipped by a cursor that moved past it, even with no overlap."""
+    org_now = harness.clock.now - timedelta(minutes=10)
+    fake.server_time = org_now
+    fake.clock = org_now - timedelta(seconds=2)
+    slow = fake.put("Account", {"Name": "Slow Ltd"}, committed=False)["Id"]
+    fake.put("Account", {"Name": "Quick Inc"})
+    connection = connect(harness, fake, overlap_seconds=0)
+    assert harness.sync(connection)["status"] == "succeeded"
+    fake.commit(slow)
+    harness.later(minutes=60)
+    fake.server_time = org_now + timedelta(minutes=60)
+    assert harness.sync(connection)["status"] == "succeeded"
+    stored = harness.scalars(
+        select(Account.name).where(Account.workspace_id == harness.api.workspace_id)
+    )
+    assert sorted(stored) == ["Quick Inc", "Slow Ltd"]
