@@ -14,17 +14,24 @@ Input frames (Polars):
   ``source``, ``external_id``, ``activity_type``, ``category``, ``program`` (nullable),
   ``is_community``, ``is_staff``, ``person`` (the touch's own person), ``weight`` Float64.
   One row per (opportunity, touch, reaching person); a repeated pair counts once.
-- opportunities: ``opportunity_id``, ``amount`` (Int64 minor units, nullable: counts as 0;
-  negative: no credits and left out of the fits), ``created_at``, ``closed_at`` (nullable),
-  ``is_closed``, ``is_won``, ``lead_created_at`` (nullable), ``value`` (optional Float64,
-  the reporting-currency amount used by the data-driven models' global allocation).
+- opportunities: ``opportunity_id``, ``amount`` (whole minor units up to ``MAX_AMOUNT``,
+  10^15, nullable: counts as 0; negative: no credits and left out of the fits; anything else
+  is an ``InputFrameError``), ``created_at``, ``closed_at`` (nullable), ``is_closed``,
+  ``is_won``, ``lead_created_at`` (nullable), ``value`` (optional Float64, the
+  reporting-currency amount used by the data-driven models' global allocation; null when it
+  could not be converted: such a won opportunity is left out of the global value and listed
+  apart; without the column the amounts are taken as reporting-currency values).
+
+Credits are exact: each model's shares are ratios of integers (parameters read as the
+decimals they were written as), allocated by largest remainder in exact integer arithmetic;
+time decay's irrational weights tie only within the float error they can carry.
 
 The package does no I/O and imports nothing from the service.
 """
 
 from ._engine import CREDITS_SCHEMA, STAGES, AttributionResult, attribute
 from ._errors import InputFrameError, ModelParameterError, TooManyChannelsError
-from ._journeys import CATEGORIES, NO_PROGRAM, PreparedJourneys, prepare
+from ._journeys import CATEGORIES, MAX_AMOUNT, NO_PROGRAM, PreparedJourneys, prepare
 from ._markov import MarkovFit, fit_markov
 from ._params import (
     CHANNEL_KINDS,
@@ -46,6 +53,7 @@ __all__ = [
     "CREDITS_SCHEMA",
     "DATA_DRIVEN_MODEL_NAMES",
     "HEURISTIC_MODEL_NAMES",
+    "MAX_AMOUNT",
     "MAX_CONVERSION_RATE_CHANNELS",
     "MILESTONE_DEFINITIONS",
     "MODEL_NAMES",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
-from ._journeys import Journeys
-from ._models import linear
-from ._rounding import largest_remainder
+from ._journeys import Journeys, PreparedJourneys
+from ._rounding import Shares
 from ._types import CodeArray, FloatArray, IndexArray, IntArray
 
 _DENSE_LIMIT = 50_000_000
@@ -76,35 +76,50 @@ def _element_channels(
     return element_codes, cast("ChannelPairs", cached)
 
 
+def channel_integers(values: FloatArray, bits: int) -> IntArray:
+    """Channel values as integers: negatives count as 0, the largest is 2^bits.
+
+    The data-driven models' values are float64 results of an exact method (an absorbing
+    chain's solve, Shapley sums); held as integers at the precision of a float64 relative
+    to the largest, every split of them is an exact ratio of integers.
+    """
+    positive = np.maximum(values, 0.0)
+    top = float(positive.max(initial=0.0))
+    if top <= 0:
+        return np.zeros(values.size, dtype=np.int64)
+    return np.rint(positive * (float(1 << bits) / top)).astype(np.int64)
+
+
 def split_by_channel_value(
     journeys: Journeys, codes: CodeArray, values: FloatArray, kind: str = ""
-) -> FloatArray:
+) -> Shares:
     """Per-journey credit of the data-driven models (DESIGN.md section 3).
 
     Each journey's credit goes to the channels on its path in proportion to their values
     (negative values count as 0), then equally over each channel's touches; a journey whose
     channels are all 0 falls back to linear. ``codes`` are the prepared pairs' codes of the
-    channel ``kind`` (the name under which the journeys keep what derives from them).
+    channel ``kind`` (the name under which the journeys keep what derives from them). The
+    share of a touch is value / (multiplicity * the journey's total value), in integers.
     """
     if journeys.n_elements == 0:
-        return np.zeros(0, dtype=np.float64)
-    positive = np.maximum(values, 0.0)
+        empty = np.zeros(0, dtype=np.int64)
+        return Shares(num=empty, den=empty)
+    longest = int(journeys.lengths.max())
+    bits = min(52, 60 - longest.bit_length() - max(values.size, 1).bit_length())
+    integer = channel_integers(values, bits)
     element_codes, pairs = _element_channels(journeys, kind, codes, values.size)
-    total = np.bincount(
-        pairs.journey, weights=positive[pairs.channel], minlength=journeys.n_journeys
-    )
+    # Pairs are sorted by journey, and every journey has one: sum each journey's run.
+    first_pair = np.flatnonzero(np.r_[True, pairs.journey[1:] != pairs.journey[:-1]])
+    total = np.add.reduceat(integer[pairs.channel], first_pair)
     zero = total <= 0
-    # positive / (multiplicity * total), with the fraction's buffer holding the total first.
-    fraction = np.take(np.where(zero, 1.0, total), journeys.seg)
-    denominator = pairs.multiplicity.astype(np.float64)
-    denominator *= fraction
-    np.take(positive, element_codes, out=fraction)
-    fraction /= denominator
-    del denominator
+    num = np.take(integer, element_codes)
+    den = np.take(np.where(zero, 1, total), journeys.seg)
+    den *= pairs.multiplicity
     if zero.any():
         flat = zero[journeys.seg]
-        fraction[flat] = linear(journeys)[flat]
-    return fraction
+        num[flat] = 1
+        den[flat] = np.take(journeys.lengths, journeys.seg)[flat]
+    return Shares(num=num, den=den)
 
 
 def global_allocation(
@@ -112,23 +127,29 @@ def global_allocation(
 ) -> tuple[FloatArray, IntArray]:
     """Total conversions and total value shared by channel value (negatives count as 0).
 
-    The value is split in integer minor units by largest remainder, ties in channel order.
+    The value is split in integer minor units by largest remainder over the channel values
+    held as integers (exact in Python integers, whatever the total), ties in channel order.
     """
-    positive = np.maximum(values, 0.0)
-    mass = float(positive.sum())
     n = values.size
     if n == 0:
         return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
+    positive = np.maximum(values, 0.0)
+    mass = float(positive.sum())
     share = positive / mass if mass > 0 else np.full(n, 1.0 / n)
-    one = Journeys(
-        element=np.arange(n, dtype=np.int64),
-        pair_time=np.zeros(n, dtype=np.int64),
-        seg=np.zeros(n, dtype=np.int32),
-        pos=np.arange(n, dtype=np.int32),
-        starts=np.zeros(1, dtype=np.int64),
-        ends=np.array([n - 1], dtype=np.int64),
-        lengths=np.array([n], dtype=np.int64),
-        opp=np.zeros(1, dtype=np.int64),
-    )
-    value = largest_remainder(share, one, np.array([total_value], dtype=np.int64))
-    return share * total_conversions, value
+    integer = [int(v) for v in channel_integers(values, 52).tolist()]
+    if sum(integer) == 0:
+        integer = [1] * n
+    parts = [divmod(total_value * v, sum(integer)) for v in integer]
+    value = [quotient for quotient, _ in parts]
+    for channel in sorted(range(n), key=lambda c: (-parts[c][1], c))[: total_value - sum(value)]:
+        value[channel] += 1
+    return share * total_conversions, np.array(value, dtype=np.int64)
+
+
+def won_value(prepared: PreparedJourneys, won_opp: IntArray) -> tuple[int, tuple[int, ...]]:
+    """The won fit journeys' total value (rounded half up once) and the opportunity ids
+    whose value is unknown (not converted): those are left out of it, listed apart."""
+    known = prepared.value_known[won_opp]
+    total = math.fsum(prepared.value[won_opp[known]].tolist())
+    unconverted = prepared.opportunity_id[won_opp[~known]]
+    return math.floor(total + 0.5), tuple(int(i) for i in np.unique(unconverted).tolist())

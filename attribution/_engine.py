@@ -16,7 +16,7 @@ from ._channels import global_allocation, split_by_channel_value
 from ._journeys import Journeys, PreparedJourneys
 from ._markov import fit_markov
 from ._params import resolve_parameters
-from ._rounding import equal_split, largest_remainder, to_one_touch
+from ._rounding import Shares, equal_split, largest_remainder, to_one_touch
 from ._settings import ModelSpec
 from ._shapley import fit_shapley
 from ._types import FloatArray, IntArray
@@ -60,7 +60,9 @@ class AttributionResult:
     ``credits``: one row per stage, opportunity and touch of that stage's window, in touch
     order (fractions of an opportunity and stage sum to 1, amounts to its amount).
     ``flags``: one row per opportunity. ``channels``: the channel summary of a data-driven
-    model (``None`` for rule-based models). ``parameters``: the explicit parameters used.
+    model (``None`` for rule-based models); its ``global_value`` leaves out the won
+    opportunities whose value could not be converted, listed in ``unconverted_opportunities``.
+    ``parameters``: the explicit parameters used.
     """
 
     model: str
@@ -68,24 +70,29 @@ class AttributionResult:
     flags: pl.DataFrame
     channels: pl.DataFrame | None
     parameters: dict[str, Any]
+    unconverted_opportunities: tuple[int, ...] = ()
 
 
-def _fractions(
+_SIMPLE_MODELS: Mapping[str, Any] = {
+    "first_touch": _models.first_touch,
+    "last_touch": _models.last_touch,
+    "linear": _models.linear,
+}
+
+
+def _shares(
     prepared: PreparedJourneys,
     journeys: Journeys,
     stage: str,
     name: str,
     params: Mapping[str, Any],
     channel_values: FloatArray | None,
-) -> FloatArray:
-    if name == "first_touch":
-        return _models.first_touch(journeys)
-    if name == "last_touch":
-        return _models.last_touch(journeys)
-    if name == "linear":
-        return _models.linear(journeys)
+) -> Shares:
+    """Every other model's shares, as exact ratios of integers."""
     if name == "time_decay":
-        return _models.time_decay(journeys, float(params["half_life_days"]))
+        return _models.time_decay(
+            journeys, float(params["half_life_days"]), prepared.amount[journeys.opp]
+        )
     if name == "position_based":
         return _models.position_based(
             journeys, float(params["first"]), float(params["middle"]), float(params["last"])
@@ -131,17 +138,25 @@ def _credit_keys(prepared: PreparedJourneys, stage: str, journeys: Journeys) -> 
     return keys
 
 
-def _amounts(
-    prepared: PreparedJourneys, journeys: Journeys, name: str, fraction: FloatArray
-) -> IntArray:
+def _fractions_and_amounts(
+    prepared: PreparedJourneys,
+    journeys: Journeys,
+    stage: str,
+    name: str,
+    params: Mapping[str, Any],
+    channel_values: FloatArray | None,
+) -> tuple[FloatArray, IntArray]:
     journey_amount = prepared.amount[journeys.opp]
-    if name == "first_touch":
-        return to_one_touch(journeys, journey_amount, journeys.starts)
-    if name == "last_touch":
-        return to_one_touch(journeys, journey_amount, journeys.ends)
-    if name == "linear":
-        return equal_split(journeys, journey_amount)
-    return largest_remainder(fraction, journeys, journey_amount)
+    simple = _SIMPLE_MODELS.get(name)
+    if simple is not None:
+        fraction = cast("FloatArray", simple(journeys))
+        if name == "first_touch":
+            return fraction, to_one_touch(journeys, journey_amount, journeys.starts)
+        if name == "last_touch":
+            return fraction, to_one_touch(journeys, journey_amount, journeys.ends)
+        return fraction, equal_split(journeys, journey_amount)
+    shares = _shares(prepared, journeys, stage, name, params, channel_values)
+    return shares.fraction(), largest_remainder(journeys, journey_amount, shares)
 
 
 def _channel_frame(
@@ -177,6 +192,7 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
     params = resolve_parameters(spec)
     channel_values: FloatArray | None = None
     channels: pl.DataFrame | None = None
+    unconverted: tuple[int, ...] = ()
     if spec.name == "markov":
         markov = fit_markov(prepared, str(params["channel"]), cast(int, params["order"]))
         channel_values = markov.removal_effect_array
@@ -187,6 +203,7 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
             markov.total_conversions,
             markov.total_value,
         )
+        unconverted = markov.unconverted_opportunities
     elif spec.name == "shapley":
         shapley = fit_shapley(prepared, str(params["channel"]), str(params["characteristic"]))
         channel_values = shapley.value_array
@@ -197,6 +214,7 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
             shapley.total_conversions,
             shapley.total_value,
         )
+        unconverted = shapley.unconverted_opportunities
 
     stages = {"pipeline": prepared.pipeline, "revenue": prepared.revenue}
     parts = _parts(prepared)
@@ -205,8 +223,9 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
 
     def run(task: tuple[str, Journeys]) -> pl.DataFrame:
         stage, journeys = task
-        fraction = _fractions(prepared, journeys, stage, spec.name, params, channel_values)
-        amount = _amounts(prepared, journeys, spec.name, fraction)
+        fraction, amount = _fractions_and_amounts(
+            prepared, journeys, stage, spec.name, params, channel_values
+        )
         return (
             keys[stage]
             .slice(journeys.offset, journeys.n_elements)
@@ -226,4 +245,5 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
         flags=prepared.flags,
         channels=channels,
         parameters=params,
+        unconverted_opportunities=unconverted,
     )

@@ -17,4 +17,10 @@ class TooManyChannelsError(ModelParameterError):
 
 
 class InputFrameError(ValueError):
-    """The touches or opportunities frame does not have the expected shape."""
+    """The touches or opportunities frame does not have the expected shape or values;
+    ``field`` names the offending column when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message

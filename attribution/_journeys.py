@@ -32,6 +32,10 @@ CATEGORIES: Final = (
 )
 """The API's category enum, in its order (channel summaries list categories this way)."""
 
+MAX_AMOUNT: Final = 10**15
+"""The largest amount, in minor units, the engine allocates exactly; a larger one is an
+:class:`InputFrameError`."""
+
 NO_PROGRAM: Final = "(none)"
 """The program channel of touches that belong to no program."""
 
@@ -193,6 +197,7 @@ class PreparedJourneys:
     lead_created_us: IntArray
     has_lead_created: BoolArray
     value: FloatArray
+    value_known: BoolArray
     pair_opp: IntArray
     touch_id: IntArray
     time_us: IntArray
@@ -233,27 +238,67 @@ def _no_nulls(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
             raise InputFrameError(f"the {what} frame has {count} null {column} value(s)")
 
 
+def _whole_amounts(frame: pl.DataFrame) -> pl.Series:
+    """The amounts as Int64, or an :class:`InputFrameError` naming the first bad one: not a
+    number, not finite, not whole minor units, or above :data:`MAX_AMOUNT`."""
+    ids = frame["opportunity_id"]
+    raw = frame["amount"]
+    if raw.dtype.is_float():
+        bad = (~raw.is_finite() | (raw != raw.floor())).fill_null(False)
+        if bad.any():
+            where = int(bad.arg_true()[0])
+            raise InputFrameError(
+                f"opportunity {ids[where]}: amount {raw[where]!r} is not a whole number of "
+                "minor units",
+                field="amount",
+            )
+    elif not (raw.dtype.is_integer() or raw.dtype == pl.Null):
+        raise InputFrameError(f"amount must be a numeric column, got {raw.dtype}", field="amount")
+    too_large = (raw > MAX_AMOUNT).fill_null(False)
+    if too_large.any():
+        where = int(too_large.arg_true()[0])
+        raise InputFrameError(
+            f"opportunity {ids[where]}: amount {int(raw[where]):,} minor units is above the "
+            f"{MAX_AMOUNT:,} the engine allocates exactly",
+            field="amount",
+        )
+    return raw.cast(pl.Int64)
+
+
+def _values(frame: pl.DataFrame) -> pl.Series:
+    """The reporting-currency values (null: unconverted), finite; the amounts when the
+    frame has no value column (the amounts are then in the reporting currency)."""
+    if "value" not in frame.columns:
+        return frame["amount"].cast(pl.Float64).alias("value")
+    value = frame["value"].cast(pl.Float64)
+    bad = (~value.is_finite()).fill_null(False)
+    if bad.any():
+        where = int(bad.arg_true()[0])
+        raise InputFrameError(
+            f"opportunity {frame['opportunity_id'][where]}: value {value[where]!r} is not finite",
+            field="value",
+        )
+    return value
+
+
 def _read_opportunities(frame: pl.DataFrame) -> pl.DataFrame:
     _require(frame, OPPORTUNITY_COLUMNS, _OPTIONAL_OPPORTUNITY_COLUMNS, "opportunities")
+    frame = frame.with_columns(pl.col("opportunity_id").cast(pl.Int64))
+    frame = frame.with_columns(_whole_amounts(frame), _values(frame))
     lead = (
         _epoch_us(frame, "lead_created_at")
         if "lead_created_at" in frame.columns
         else pl.lit(None, dtype=pl.Int64).alias("lead_created_at")
     )
-    value = (
-        pl.col("value").cast(pl.Float64)
-        if "value" in frame.columns
-        else pl.lit(None, dtype=pl.Float64).alias("value")
-    )
     opportunities = frame.select(
-        pl.col("opportunity_id").cast(pl.Int64),
-        pl.col("amount").cast(pl.Int64),
+        pl.col("opportunity_id"),
+        pl.col("amount"),
         _epoch_us(frame, "created_at"),
         _epoch_us(frame, "closed_at"),
         pl.col("is_closed").cast(pl.Boolean).fill_null(False),
         pl.col("is_won").cast(pl.Boolean).fill_null(False),
         lead,
-        value,
+        pl.col("value"),
     ).sort("opportunity_id")
     _no_nulls(opportunities, ("opportunity_id", "created_at"), "opportunities")
     ids = opportunities["opportunity_id"].to_numpy()
@@ -301,8 +346,11 @@ def _read_touches(frame: pl.DataFrame) -> pl.DataFrame:
         ("opportunity_id", "touch_id", "occurred_at", "activity_type", "category"),
         "touches",
     )
-    if touches.height and float(touches["weight"].min()) < 0:  # type: ignore[arg-type]
-        raise InputFrameError("activity-type weights must not be negative")
+    weights = touches["weight"]
+    if touches.height and not bool((weights.is_finite() & (weights >= 0)).all()):
+        raise InputFrameError(
+            "activity-type weights must be finite and not negative", field="weight"
+        )
     return touches
 
 
@@ -671,9 +719,8 @@ def prepare(
     lead_series = opps["lead_created_at"]
     has_lead = lead_series.is_not_null().to_numpy().astype(np.bool_)
     lead_created = lead_series.fill_null(0).to_numpy().astype(np.int64)
-    value = (opps["value"].fill_null(amount_in.cast(pl.Float64)).fill_null(0.0).to_numpy()).astype(
-        np.float64
-    )
+    value_known = opps["value"].is_not_null().to_numpy().astype(np.bool_)
+    value = opps["value"].fill_null(0.0).to_numpy().astype(np.float64)
 
     touches_of = _distinct_touches(raw, settings)
     n_distinct = touches_of.touch_id.size
@@ -767,6 +814,7 @@ def prepare(
         lead_created_us=lead_created,
         has_lead_created=has_lead,
         value=value,
+        value_known=value_known,
         pair_opp=pair_opp,
         touch_id=touch_id,
         time_us=time_us,

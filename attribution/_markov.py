@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ._channels import won_value
 from ._errors import ModelParameterError
 from ._journeys import PreparedJourneys
 from ._types import BoolArray, FloatArray, IndexArray, IntArray
@@ -26,7 +27,8 @@ class MarkovFit:
 
     ``removal_effects`` and ``p_without`` have an entry for every channel label (a channel
     absent from the fit has removal effect 0). ``total_value`` is in integer minor units of
-    the reporting currency (the won journeys' values, rounded half up once).
+    the reporting currency (the won journeys' values, rounded half up once), leaving out
+    the ``unconverted_opportunities`` (won, with no value), listed apart.
     """
 
     channel: str
@@ -41,6 +43,7 @@ class MarkovFit:
     total_conversions: int
     total_value: int
     removal_effect_array: FloatArray
+    unconverted_opportunities: tuple[int, ...] = ()
 
 
 def _state_codes(
@@ -180,7 +183,7 @@ def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int
             "probability": pl.Float64,
         },
     )
-    won_values = prepared.value[fit.opp][won_journey]
+    total_value, unconverted = won_value(prepared, fit.opp[won_journey])
     return MarkovFit(
         channel=channel,
         order=order,
@@ -192,10 +195,7 @@ def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int
         removal_effects=dict(zip(labels, removal.tolist(), strict=True)),
         journeys=fit.n_journeys,
         total_conversions=int(won_journey.sum()),
-        total_value=_round_half_up(float(won_values.sum())),
+        total_value=total_value,
+        unconverted_opportunities=unconverted,
         removal_effect_array=removal,
     )
-
-
-def _round_half_up(value: float) -> int:
-    return int(np.floor(value + 0.5))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._channels import channel_pairs
+from ._channels import channel_pairs, won_value
 from ._errors import ModelParameterError, TooManyChannelsError
 from ._journeys import PreparedJourneys
 from ._types import FloatArray, IntArray
@@ -37,6 +37,7 @@ class ShapleyFit:
     _set_masks: IntArray
     _set_journeys: FloatArray
     _set_conversions: FloatArray
+    unconverted_opportunities: tuple[int, ...] = ()
 
     def coalition_value(self, coalition: Iterable[str]) -> float:
         """v(S) for a set of channel labels (labels outside the players are ignored)."""
@@ -149,7 +150,7 @@ def fit_shapley(
         values[player_codes] = _shapley_from_characteristic(rate, n)
 
     won_journeys = won.astype(np.bool_)
-    total_value = float(prepared.value[fit.opp][won_journeys].sum())
+    total_value, unconverted = won_value(prepared, fit.opp[won_journeys])
     return ShapleyFit(
         channel=channel,
         characteristic=characteristic,
@@ -158,7 +159,8 @@ def fit_shapley(
         values=dict(zip(labels, values.tolist(), strict=True)),
         journeys=fit.n_journeys,
         total_conversions=int(won_journeys.sum()),
-        total_value=int(np.floor(total_value + 0.5)),
+        total_value=total_value,
+        unconverted_opportunities=unconverted,
         value_array=values.astype(np.float64),
         _set_masks=set_masks.astype(np.int64),
         _set_journeys=set_journeys,

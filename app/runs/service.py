@@ -24,7 +24,14 @@ from app.runs.schemas import (
     RunOpportunityOut,
     RunOpportunityPage,
 )
-from attribution import JourneySettings, ModelParameterError, ModelSpec, attribute, prepare
+from attribution import (
+    InputFrameError,
+    JourneySettings,
+    ModelParameterError,
+    ModelSpec,
+    attribute,
+    prepare,
+)
 
 _FLAGS = ("pipeline_influenced", "revenue_influenced", "sourced", "accelerated")
 
@@ -84,6 +91,12 @@ def execute_run(
         result = attribute(prepared, ModelSpec(name=request.model, params=parameters))
     except ModelParameterError as error:
         raise InvalidInput.at(("body", "parameters", error.field), error.message) from error
+    except InputFrameError as error:
+        # Stored CRM data the engine cannot allocate exactly (an amount above 10^15 minor
+        # units): a clear 422 naming the opportunity, never a 500.
+        raise InvalidInput.at(
+            ("data", "opportunities", error.field or "input"), error.message
+        ) from error
     run.parameters = {
         **result.parameters,
         "lookback_days": lookback_days,
@@ -94,7 +107,9 @@ def execute_run(
     run.as_of = now
     run.status = "succeeded"
     run.finished_at = now
-    run.channel_summary = _channel_summary(result.channels, prepared.stats)
+    run.channel_summary = _channel_summary(
+        result.channels, prepared.stats, _unconverted(snapshot, result.unconverted_opportunities)
+    )
     credits = _credits_with_touch_attributes(result.credits, touches)
     flags = {row["opportunity_id"]: row for row in result.flags.iter_rows(named=True)}
     attributed = _community_credit_by_opportunity(credits)
@@ -284,13 +299,33 @@ def _rollup_rows(credits: pl.DataFrame, run: AttributionRun) -> list[dict[str, A
     )
 
 
-def _channel_summary(channels: pl.DataFrame | None, stats: Mapping[str, int]) -> dict[str, Any]:
-    """The data-driven models' channel table, and for every model the engine's journey counts
-    (duplicates dropped, staff touches excluded...) that the coverage report reads."""
+def _channel_summary(
+    channels: pl.DataFrame | None, stats: Mapping[str, int], unconverted: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The data-driven models' channel table (its global value leaves out won deals in a
+    currency with no rate, listed apart under ``unconverted``), and for every model the
+    engine's journey counts (duplicates dropped, staff touches excluded...) that the
+    coverage report reads."""
     summary: dict[str, Any] = {"journey_stats": dict(stats)}
     if channels is not None:
         summary["channels"] = channels.to_dicts()
+        summary["unconverted"] = unconverted
     return summary
+
+
+def _unconverted(snapshot: list[dict[str, Any]], ids: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Per currency, the won amounts the engine could not convert (minor units)."""
+    wanted = set(ids)
+    totals: dict[str, list[int]] = {}
+    for row in snapshot:
+        if row["opportunity_id"] in wanted:
+            entry = totals.setdefault(row["currency"], [0, 0])
+            entry[0] += int(row["amount"] or 0)
+            entry[1] += 1
+    return [
+        {"currency": currency, "amount": amount, "opportunities": count}
+        for currency, (amount, count) in sorted(totals.items())
+    ]
 
 
 def get_run(session: Session, *, workspace_id: int, run_id: int) -> AttributionRun:

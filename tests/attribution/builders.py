@@ -72,7 +72,10 @@ def opportunity(
     closed_at: datetime | None = None,
     lead_created_at: datetime | None = None,
     value: float | None = None,
+    unconverted: bool = False,
 ) -> dict[str, Any]:
+    """An opportunity; its reporting-currency ``value`` is its amount unless given, or
+    null (no exchange rate) when ``unconverted``."""
     closed = status in ("won", "lost")
     return {
         "opportunity_id": opportunity_id,
@@ -82,7 +85,7 @@ def opportunity(
         "is_closed": closed,
         "is_won": status == "won",
         "lead_created_at": lead_created_at,
-        "value": value,
+        "value": None if unconverted else (value if value is not None else amount),
     }
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import polars as pl
 import pytest
 
 from attribution import _rounding
 from attribution._journeys import Journeys, _by_touch_id, _touch_order, journeys_from_mask
-from attribution._rounding import largest_remainder
+from attribution._rounding import Shares, largest_remainder
 
 
 def shaped(lengths: list[int]) -> Journeys:
@@ -16,65 +19,89 @@ def shaped(lengths: list[int]) -> Journeys:
     return journeys_from_mask(np.ones(opp.size, dtype=np.bool_), opp, np.zeros_like(opp))
 
 
+def integer_shares(
+    journeys: Journeys, weights: np.ndarray, reach: np.ndarray | None = None
+) -> Shares:
+    totals = np.add.reduceat(weights, journeys.starts)
+    return Shares(num=weights, den=totals[journeys.seg], reach=reach)
+
+
 def test_largest_remainder_in_several_sorts(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     lengths = rng.integers(1, 12, 500).tolist()
     journeys = shaped(lengths)
-    weights = rng.integers(0, 4, journeys.n_elements).astype(np.float64) + 1e-15
-    totals = np.add.reduceat(weights, journeys.starts)
-    fraction = weights / totals[journeys.seg]
+    weights = rng.integers(1, 5, journeys.n_elements).astype(np.int64)
+    shares = integer_shares(journeys, weights)
     amount = rng.integers(0, 10**7, len(lengths))
-    whole = largest_remainder(fraction, journeys, amount)
+    whole = largest_remainder(journeys, amount, shares)
     monkeypatch.setattr(_rounding, "_KEY_BITS", _rounding._REMAINDER_BITS + 4 + 3)
     chunked = shaped(lengths)  # fresh journeys: no layout kept from the first call
     assert _rounding.sort_layout(chunked)[1] == 8  # 8 journeys per sort
-    assert largest_remainder(fraction, chunked, amount).tolist() == whole.tolist()
+    assert largest_remainder(chunked, amount, shares).tolist() == whole.tolist()
 
 
 def _largest_remainder_by_journey(
-    fraction: np.ndarray, lengths: list[int], amount: np.ndarray
+    weights: np.ndarray, lengths: list[int], amount: np.ndarray, reach: np.ndarray
 ) -> list[int]:
-    """The rounding's definition, one journey at a time: floors, then the leftover units to
-    the first slots of the order by (tie class, position), where a tie class chains
-    neighbours (by quantized remainder) at most the journey's tolerance apart."""
+    """The rounding's definition, one journey at a time, in exact fractions: floors, then
+    the leftover units to the first slots of the order by (tie class, position), where a
+    tie class chains neighbours (by quantized remainder) at most the journey's reach apart."""
     cents: list[int] = []
     start = 0
     for journey, length in enumerate(lengths):
-        quota = float(amount[journey]) * fraction[start : start + length]
-        floor = quota.astype(np.int64)
-        top = float(_rounding._TOP)
-        quantum = ((quota - floor) * -_rounding._SCALE + top).astype(np.int64)
-        reach = int(_rounding._tolerance_quanta(amount[journey : journey + 1])[0])
-        leftover = min(max(int(amount[journey]) - int(floor.sum()), 0), length)
+        w = [int(x) for x in weights[start : start + length]]
+        quota = [Fraction(int(amount[journey]) * x, sum(w)) for x in w]
+        floor = [math.floor(q) for q in quota]
+        quantum = [
+            _rounding._TOP - math.floor((q - f) * 2**34) for q, f in zip(quota, floor, strict=True)
+        ]
+        leftover = int(amount[journey]) - sum(floor)
         order = sorted(range(length), key=lambda i: (quantum[i], i))
         tie_class, classes = 0, []
         for rank, i in enumerate(order):
-            if rank and quantum[i] - quantum[order[rank - 1]] > reach:
+            if rank and quantum[i] - quantum[order[rank - 1]] > reach[journey]:
                 tie_class += 1
             classes.append((tie_class, i))
         winners = {i for _, i in sorted(classes)[:leftover]}
-        cents.extend(int(floor[i]) + (i in winners) for i in range(length))
+        cents.extend(floor[i] + (i in winners) for i in range(length))
         start += length
     return cents
 
 
 def test_largest_remainder_near_ties_match_the_definition() -> None:
-    """Near ties (float noise, tiny remainders) settle as the definition says, whether or
-    not the winners end inside a tie class."""
+    """Shares with a float error (time decay's) tie within their reach, as the definition
+    says, whether or not the winners end inside a tie class."""
     rng = np.random.default_rng(11)
     lengths = rng.integers(1, 9, 3000).tolist()
     journeys = shaped(lengths)
     n = journeys.n_elements
-    # Few distinct weights, each nudged by float noise or made vanishingly small, so that
-    # remainders tie exactly, nearly, or sit a hair above 0.
-    weights = rng.integers(1, 4, n).astype(np.float64)
-    weights *= 1.0 + rng.choice([0.0, 1e-15, -1e-15, 3e-13], n)
-    weights[rng.random(n) < 0.2] = 2.0**-50
-    totals = np.add.reduceat(weights, journeys.starts)
-    fraction = weights / totals[journeys.seg]
-    amount = rng.choice([7, 100, 999, 10**6 + 1, 10**7 - 3], len(lengths))
-    got = largest_remainder(fraction, journeys, amount)
-    assert got.tolist() == _largest_remainder_by_journey(fraction, lengths, amount)
+    # Few distinct weights, nudged by a few units in 2^52, or made vanishingly small, so
+    # that remainders tie exactly, nearly, or sit a hair above 0.
+    weights = rng.integers(1, 4, n).astype(np.int64) << 50
+    weights += rng.choice([0, 1, -1, 3000], n)
+    weights[rng.random(n) < 0.2] = 1
+    amount = rng.choice([7, 100, 999, 10**6 + 1, 10**7 - 3, 10**15], len(lengths))
+    reach = rng.choice([1, 2, 50, 10**6], len(lengths)).astype(np.int64)
+    got = largest_remainder(journeys, amount, integer_shares(journeys, weights, reach))
+    assert got.tolist() == _largest_remainder_by_journey(weights, lengths, amount, reach)
+
+
+def test_remainders_within_one_quantum_are_compared_exactly() -> None:
+    """Denominators above 2^34 can put different remainders in one quantum: the larger
+    one still wins (here 2/3 + 1e-17 against 2/3)."""
+    journeys = shaped([2, 2])
+    big = 3 * 10**17
+    num = np.array([big // 3 * 2 - 1, big // 3 + 1, 2, 1], dtype=np.int64)
+    den = np.array([big, big, 3, 3], dtype=np.int64)
+    amount = np.array([1, 1], dtype=np.int64)
+    # Journey 0: quotas 2/3 - 1/3e17 and 1/3 + 1/3e17; journey 1: 2/3 and 1/3.
+    got = largest_remainder(journeys, amount, Shares(num=num, den=den))
+    assert got.tolist() == [1, 0, 1, 0]
+    num = np.array([1, big - 1], dtype=np.int64)
+    den = np.array([big, big], dtype=np.int64)
+    got = largest_remainder(shaped([2]), np.array([10**15], dtype=np.int64), Shares(num, den))
+    # 10^15 / 3e17 = 1/300: floors 0 and 10^15 - 1, the unit to the larger remainder 299/300.
+    assert got.tolist() == [0, 10**15]
 
 
 def test_touch_order_with_a_coarsened_instant() -> None:

@@ -24,7 +24,7 @@ from attribution import (
     prepare,
 )
 from attribution._journeys import journeys_from_mask
-from attribution._rounding import largest_remainder
+from attribution._rounding import Shares, largest_remainder
 from tests.attribution.builders import CATEGORY_OF, SETTINGS, at, frames, opportunity, touch
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -275,7 +275,10 @@ def test_markov_removal_effects_equal_exact_absorption(
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.lists(st.integers(0, 20), min_size=1, max_size=9), st.integers(0, 10**7)),
+        st.tuples(
+            st.lists(st.integers(0, 20) | st.integers(0, 2**40), min_size=1, max_size=9),
+            st.integers(0, 10**7) | st.integers(10**10, 10**15),
+        ),
         min_size=1,
         max_size=6,
     )
@@ -284,13 +287,15 @@ def test_markov_removal_effects_equal_exact_absorption(
 @example([([2, 2, 9, 15], 10_000_000)])  # three-way near tie across quanta
 def test_largest_remainder_matches_a_naive_pass(journeys: list[tuple[list[int], int]]) -> None:
     opp = np.repeat(np.arange(len(journeys)), [len(w) for w, _ in journeys]).astype(np.int64)
-    weights = np.array([x for w, _ in journeys for x in w], dtype=np.float64)
+    weights = np.array([x for w, _ in journeys for x in w], dtype=np.int64)
     shaped = journeys_from_mask(np.ones(opp.size, dtype=np.bool_), opp, np.zeros_like(opp))
-    totals = np.add.reduceat(weights, shaped.starts)
-    fraction = np.where(totals[shaped.seg] > 0, weights / np.maximum(totals, 1)[shaped.seg], 0)
-    fraction = np.where(totals[shaped.seg] > 0, fraction, 1.0 / shaped.lengths[shaped.seg])
+    totals = np.add.reduceat(weights, shaped.starts)[shaped.seg]
+    zero = totals == 0
+    shares = Shares(
+        num=np.where(zero, 1, weights), den=np.where(zero, shaped.lengths[shaped.seg], totals)
+    )
     amount = np.array([a for _, a in journeys], dtype=np.int64)
-    got = largest_remainder(fraction, shaped, amount)
+    got = largest_remainder(shaped, amount, shares)
     for j, (w, a) in enumerate(journeys):
         total = sum(w)
         exact = [Fraction(a * x, total) if total else Fraction(a, len(w)) for x in w]
