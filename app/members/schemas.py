@@ -45,7 +45,9 @@ class MemberOut(BaseModel):
     links: list[MemberLinkOut] = Field(description="CRM records the member resolves to.")
     account: str | None = Field(description="external_id of the member's account, if any.")
     account_method: str | None = Field(
-        description="contact (the account of a linked contact) or domain (unique email domain)."
+        description="contact (the account of its linked contacts), domain (unique email "
+        "domain), or several_accounts (its contacts are at two or more accounts: no single "
+        "account, account is null)."
     )
 
 

@@ -196,6 +196,18 @@ def ensure_members_for_emails(
     return {email: known[email] for email in emails}, len(missing)
 
 
+def _single_account(via_contacts: list[str], by_domain: list[str]) -> tuple[str | None, str | None]:
+    """The member's account: its contacts' one account, else its domain's. Contacts of two or
+    more accounts give it none (ruling E), though it still reaches each through its contacts."""
+    if len(via_contacts) > 1:
+        return None, "several_accounts"
+    if via_contacts:
+        return via_contacts[0], "contact"
+    if by_domain:
+        return by_domain[0], "domain"
+    return None, None
+
+
 def describe_member(session: Session, *, workspace_id: int, external_id: str) -> MemberOut:
     member = repository.member_by_external_id(session, workspace_id, external_id)
     if member is None:
@@ -204,13 +216,7 @@ def describe_member(session: Session, *, workspace_id: int, external_id: str) ->
     links = repository.links_of_member(session, member.id)
     via_contacts = repository.accounts_of_linked_contacts(session, member.id)
     by_domain = [target for kind, target, _ in links if kind == "account"]
-    account, account_method = (
-        (via_contacts[0], "contact")
-        if via_contacts
-        else (by_domain[0], "domain")
-        if by_domain
-        else (None, None)
-    )
+    account, account_method = _single_account(via_contacts, by_domain)
     return MemberOut(
         external_id=member.external_id,
         name=member.name,
