@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     import_record_limit: int = Field(
         default=200_000, ge=1, description="Most records accepted by one CRM file import."
     )
+    import_max_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=1,
+        description="Largest file one touchpoint or member import accepts, as sent (gzip or not).",
+    )
+    import_inline_bytes: int = Field(
+        default=4 * 1024**2,
+        ge=0,
+        description="Imports larger than this run as a job of the worker; smaller ones answer at once.",
+    )
+    import_row_limit: int = Field(
+        default=20_000_000, ge=1, description="Most rows one touchpoint or member import accepts."
+    )
+    import_batch_rows: int = Field(
+        default=20_000, ge=1, description="Rows an import validates and stages at a time."
+    )
     free_mail_domains: tuple[str, ...] = Field(
         default=DEFAULT_FREE_MAIL_DOMAINS,
         description="Email domains never used to link a member to an account, for new workspaces.",

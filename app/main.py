@@ -19,6 +19,7 @@ from app.crm.endpoints import router as crm_router
 from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.exports.endpoints import router as exports_router
+from app.imports.endpoints import router as imports_router
 from app.insights.endpoints import router as insights_router
 from app.members.endpoints import router as members_router
 from app.migrate import current_revision, head_revision
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         rates_router,
         members_router,
         touchpoints_router,
+        imports_router,
         runs_router,
         defaults_router,
         reports_router,

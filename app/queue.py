@@ -7,9 +7,9 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import AttributionRun, SyncRun
+from app.models import AttributionRun, ImportJob, SyncRun
 
-Queued = TypeVar("Queued", AttributionRun, SyncRun)
+Queued = TypeVar("Queued", AttributionRun, SyncRun, ImportJob)
 
 
 def claim_oldest(session: Session, model: type[Queued]) -> Queued | None:

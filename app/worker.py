@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.db import transaction
+from app.imports.jobs import import_next
 from app.models import AttributionRun, CrmConnection, SyncRun, Workspace
 from app.queue import claim_oldest
 from app.runs import service
@@ -100,13 +101,16 @@ def drain(
     clock: Clock,
     retry: RetryPolicy | None = None,
 ) -> list[int]:
-    """Queue due sync jobs, then execute queued sync runs and attribution runs until none is left.
+    """Queue due sync jobs, then execute queued sync runs, imports and attribution runs until none
+    is left.
 
     Answers the ids of the attribution runs it executed."""
     retry = retry or RetryPolicy()
     with transaction(factory) as session:
         queue_due_jobs(session, now=clock())
     while sync_next(factory, settings=settings, clock=clock, retry=retry) is not None:
+        pass
+    while import_next(factory, settings=settings, clock=clock) is not None:
         pass
     done: list[int] = []
     while (run_id := run_next(factory, settings=settings, clock=clock)) is not None:

@@ -20,6 +20,7 @@ from app.models.crm import (
     Opportunity,
     OpportunityContact,
 )
+from app.models.imports import ImportChunk, ImportJob, ImportRejection, ImportSource
 from app.models.runs import (
     AttributionRun,
     Credit,
@@ -45,6 +46,10 @@ __all__ = [
     "CrmConnection",
     "DefaultRun",
     "ExchangeRate",
+    "ImportChunk",
+    "ImportJob",
+    "ImportRejection",
+    "ImportSource",
     "Lead",
     "LinkMethod",
     "Member",
