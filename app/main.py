@@ -19,6 +19,7 @@ from app.crm.endpoints import router as crm_router
 from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.exports.endpoints import router as exports_router
+from app.idempotency.service import Replayed, replayed_response
 from app.imports.endpoints import router as imports_router
 from app.insights.endpoints import router as insights_router
 from app.members.endpoints import router as members_router
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
         return JSONResponse(error.body(), status_code=error.status_code)
+
+    app.add_exception_handler(Replayed, replayed_response)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.crm import service
 from app.crm.schemas import CrmImport, ExchangeRates, ImportCounts
 from app.deps import ClockDep, ReadKey, SessionDep, WriteKey
+from app.idempotency.dependencies import IdempotencyDep
 from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
@@ -12,11 +13,17 @@ router = APIRouter(prefix="/v1/crm", tags=["crm"])
 
 @router.post("/import", summary="Import CRM records from a JSON file")
 def import_crm_records(
-    body: CrmImport, session: SessionDep, clock: ClockDep, principal: WriteKey
+    body: CrmImport,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: WriteKey,
+    idempotency: IdempotencyDep,
 ) -> ImportCounts:
     """Upserts by (source, external_id); every reference is checked before anything is written."""
     workspace = get_workspace(session, principal.workspace_id)
-    return service.import_records(session, workspace=workspace, body=body, now=clock())
+    result = service.import_records(session, workspace=workspace, body=body, now=clock())
+    idempotency.finish(session, result)
+    return result
 
 
 rates_router = APIRouter(prefix="/v1/exchange-rates", tags=["crm"])

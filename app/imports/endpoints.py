@@ -6,6 +6,8 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.idempotency.dependencies import IdempotencyClaim
+from app.idempotency.service import Idempotency, fingerprint
 from app.imports import repository, service
 from app.imports.schemas import (
     FileFormat,
@@ -81,6 +83,7 @@ async def _import(
     clock: ClockDep,
     settings: SettingsDep,
     workspace_id: int,
+    idempotency: Idempotency,
     source: str,
     file_format: str | None,
     mapping: str | None,
@@ -101,6 +104,11 @@ async def _import(
     upload = await spool_body(
         request, limit=settings.import_max_bytes, too_large=service.file_too_large(settings)
     )
+    try:
+        await run_in_threadpool(idempotency.begin, fingerprint(request, upload.sha256))
+    except BaseException:
+        upload.file.close()
+        raise
 
     def work() -> ImportOut:
         with upload.file:
@@ -114,7 +122,15 @@ async def _import(
                 now=clock(),
                 wait=wait,
             )
-            return service.describe(session, job)
+            answer = service.describe(session, job)
+            queued = answer.status == "queued"
+            idempotency.finish(
+                session,
+                answer,
+                status_code=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK,
+                headers={"Location": f"/v1/imports/{answer.id}"} if queued else None,
+            )
+            return answer
 
     result = await run_in_threadpool(work)
     if result.status == "queued":
@@ -136,6 +152,7 @@ async def import_touchpoints(
     clock: ClockDep,
     settings: SettingsDep,
     principal: WriteKey,
+    idempotency: IdempotencyClaim,
     source: Source,
     format: Format = None,
     mapping: Mapping = None,
@@ -153,6 +170,7 @@ async def import_touchpoints(
         clock,
         settings,
         principal.workspace_id,
+        idempotency,
         source,
         format,
         mapping,
@@ -174,6 +192,7 @@ async def import_members(
     clock: ClockDep,
     settings: SettingsDep,
     principal: WriteKey,
+    idempotency: IdempotencyClaim,
     source: Source,
     format: Format = None,
     mapping: Mapping = None,
@@ -190,6 +209,7 @@ async def import_members(
         clock,
         settings,
         principal.workspace_id,
+        idempotency,
         source,
         format,
         mapping,

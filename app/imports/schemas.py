@@ -79,11 +79,11 @@ class ImportSourceIn(BaseModel):
 class ImportSourceOut(ImportSourceIn):
     kind: ImportKind = Field(description="touchpoints or members.")
     key: str = Field(description="The source's name; imports with ?source=KEY use its mapping.")
-    updated_at: datetime
+    updated_at: datetime = Field(description="When the mapping was last saved.")
 
 
 class ImportSourceList(BaseModel):
-    sources: list[ImportSourceOut]
+    sources: list[ImportSourceOut] = Field(description="Saved mappings, by kind and key.")
 
 
 class Rejection(BaseModel):
@@ -93,7 +93,7 @@ class Rejection(BaseModel):
 
 
 class RejectionPage(BaseModel):
-    rejections: list[Rejection]
+    rejections: list[Rejection] = Field(description="Rejections in the order of the file.")
     next_after: int | None = Field(
         description="Pass as ?after= for the next page; null on the last page."
     )
@@ -102,11 +102,11 @@ class RejectionPage(BaseModel):
 class ImportOut(BaseModel):
     """The import's progress and, once finished, its result document."""
 
-    id: int
-    kind: ImportKind
+    id: int = Field(description="The import's id, for GET /v1/imports/{id}.")
+    kind: ImportKind = Field(description="touchpoints or members.")
     status: str = Field(description="queued, running, succeeded or failed.")
     source: str = Field(description="The source named by the request.")
-    format: FileFormat
+    format: FileFormat = Field(description="csv or ndjson.")
     partial: bool = Field(description="Whether valid rows are stored beside rejected ones.")
     size_bytes: int = Field(description="Size of the file as sent.")
     rows_read: int = Field(description="Data rows read so far (the header and blank lines aside).")
@@ -124,6 +124,6 @@ class ImportOut(BaseModel):
     rejections: list[Rejection] = Field(
         description="The first 1,000 rejections, by line; every one at /v1/imports/{id}/rejections."
     )
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: datetime = Field(description="When the file was received.")
+    started_at: datetime | None = Field(description="When reading it began.")
+    finished_at: datetime | None = Field(description="When it succeeded or failed.")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ClockDep, ReadKey, SessionDep, WriteKey
+from app.idempotency.dependencies import IdempotencyDep
 from app.members import service
 from app.members.schemas import MemberBatch, MemberBatchResult, MemberOut
 from app.workspaces.service import get_workspace
@@ -12,14 +13,20 @@ router = APIRouter(prefix="/v1", tags=["members"])
 
 @router.post("/members:batch", summary="Create or update up to 10,000 members")
 def upsert_members(
-    body: MemberBatch, session: SessionDep, clock: ClockDep, principal: WriteKey
+    body: MemberBatch,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: WriteKey,
+    idempotency: IdempotencyDep,
 ) -> MemberBatchResult:
     """Each member's emails are replaced by the ones given; links to the CRM are recomputed."""
     workspace = get_workspace(session, principal.workspace_id)
     resolution = service.upsert_members(
         session, workspace=workspace, members=body.members, now=clock()
     )
-    return MemberBatchResult(members=resolution.members, matched=resolution.matched)
+    result = MemberBatchResult(members=resolution.members, matched=resolution.matched)
+    idempotency.finish(session, result)
+    return result
 
 
 @router.get("/members/{external_id}", summary="Read a member with its links to the CRM")

@@ -20,6 +20,7 @@ from app.models.crm import (
     Opportunity,
     OpportunityContact,
 )
+from app.models.idempotency import IdempotencyKey
 from app.models.imports import ImportChunk, ImportJob, ImportRejection, ImportSource
 from app.models.runs import (
     AttributionRun,
@@ -46,6 +47,7 @@ __all__ = [
     "CrmConnection",
     "DefaultRun",
     "ExchangeRate",
+    "IdempotencyKey",
     "ImportChunk",
     "ImportJob",
     "ImportRejection",

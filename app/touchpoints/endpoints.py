@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.deps import ClockDep, SessionDep, SettingsDep, WriteKey
 from app.exceptions import InvalidInput
+from app.idempotency.dependencies import IdempotencyDep
 from app.touchpoints import service
 from app.touchpoints.schemas import TouchpointBatch, TouchpointBatchResult
 from app.workspaces.service import get_workspace
@@ -18,6 +19,7 @@ def ingest_touchpoints(
     clock: ClockDep,
     settings: SettingsDep,
     principal: WriteKey,
+    idempotency: IdempotencyDep,
 ) -> TouchpointBatchResult:
     """Idempotent by source + external_id: a repeated touchpoint replaces the stored one."""
     if len(body.touchpoints) > settings.touchpoint_batch_limit:
@@ -25,4 +27,6 @@ def ingest_touchpoints(
             ("body", "touchpoints"), f"at most {settings.touchpoint_batch_limit} per call"
         )
     workspace = get_workspace(session, principal.workspace_id)
-    return service.ingest(session, workspace=workspace, touchpoints=body.touchpoints, now=clock())
+    result = service.ingest(session, workspace=workspace, touchpoints=body.touchpoints, now=clock())
+    idempotency.finish(session, result)
+    return result
