@@ -32,6 +32,7 @@ from app.models import (
     CrmConnection,
     DefaultRun,
     ExchangeRate,
+    ImportSource,
     Member,
     Opportunity,
     Program,
@@ -51,10 +52,11 @@ WRITE_METHODS = ("post", "put", "patch", "delete")
 
 @dataclass
 class Call:
-    """The request a case drives: a path and its JSON body."""
+    """The request a case drives: a path and its JSON body (or a file as the body)."""
 
     path: str
     body: dict[str, Any] | None = None
+    content: bytes | None = None
 
 
 class Server:
@@ -139,6 +141,14 @@ def members_body() -> dict[str, Any]:
 
 def touchpoints_body() -> dict[str, Any]:
     return {"touchpoints": [_clean(t) for t in dataset()["touchpoints"]]}
+
+
+def touchpoints_file() -> bytes:
+    activity_type = dataset()["activity_types"][0]["key"]
+    return (
+        "external_id,occurred_at,activity_type,member_email\n"
+        f"t-1,2025-03-01T12:00:00Z,{activity_type},ada@example.com\n"
+    ).encode()
 
 
 def run_body(model: str = "linear") -> dict[str, Any]:
@@ -292,6 +302,31 @@ CASES: dict[str, Case] = {
         prepare=lambda w: (load_members(w), Call("/v1/touchpoints:batch", touchpoints_body()))[1],
         stored=lambda w, r: _expect(w.count(Touchpoint), r.json()["stored"]),
     ),
+    "POST /v1/touchpoints:import": Case(
+        prepare=lambda w: (
+            load_catalog(w),
+            Call("/v1/touchpoints:import?source=zoom&format=csv", content=touchpoints_file()),
+        )[1],
+        stored=lambda w, r: _expect(w.count(Touchpoint), r.json()["stored"]),
+    ),
+    "POST /v1/members:import": Case(
+        prepare=lambda w: Call(
+            "/v1/members:import?source=bevy&format=csv",
+            content=b"external_id,email\nm-1,ada@example.com\n",
+        ),
+        stored=lambda w, r: _expect(w.count(Member), 1),
+    ),
+    "PUT /v1/import-sources/{kind}/{key}": Case(
+        prepare=lambda w: Call("/v1/import-sources/touchpoints/zoom", {"mapping": {}}),
+        stored=lambda w, r: _expect(w.count(ImportSource), 1),
+    ),
+    "DELETE /v1/import-sources/{kind}/{key}": Case(
+        prepare=lambda w: (
+            w.ok("PUT", "/v1/import-sources/members/bevy", {"mapping": {}}),
+            Call("/v1/import-sources/members/bevy"),
+        )[1],
+        stored=lambda w, r: _expect(w.count(ImportSource), 0),
+    ),
     "POST /v1/attribution-runs": Case(
         prepare=lambda w: (load_all(w), Call("/v1/attribution-runs", run_body()))[1],
         stored=_run_stored,
@@ -411,7 +446,7 @@ def test_a_write_is_visible_to_another_connection_when_its_answer_arrives(
     case = CASES[route]
     call = case.prepare(world)
     with world.server.slow_commits():
-        response = world.http.request(method, call.path, json=call.body)
+        response = world.http.request(method, call.path, json=call.body, content=call.content)
         assert response.status_code < 300, response.text
         case.stored(world, response)
 

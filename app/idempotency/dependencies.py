@@ -42,7 +42,7 @@ def _claim(
         raise
 
 
-IdempotencyClaim = Annotated[Idempotency, Depends(_claim)]
+IdempotencyClaim = Annotated[Idempotency, Depends(_claim, scope="function")]
 """For routes that read their own body (imports): call ``begin`` once the body's digest is known."""
 
 
