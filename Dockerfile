@@ -1,4 +1,8 @@
-# community-attribution: migrations, then the API under uvicorn, as a non-root user.
+# community-attribution: one image, two roles (`serve`, the default, and `worker`).
+# Every piece of state lives under the /data volume: the SQLite database (unless
+# COMMATTR_DATABASE_URL names PostgreSQL) and the generated credential-encryption key (unless
+# COMMATTR_ENCRYPTION_KEYS is given). The application folder is owned by root and read-only for
+# the non-root user the processes run as.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,20 +10,26 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     COMMATTR_HOST=0.0.0.0 \
     COMMATTR_PORT=8000 \
+    COMMATTR_DATA_DIR=/data \
     COMMATTR_DATABASE_URL=sqlite:////data/commattr.db
 
-RUN useradd --create-home --uid 10001 commattr && mkdir /data && chown commattr /data
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY attribution ./attribution
 COPY connectors ./connectors
 COPY migrations ./migrations
-RUN pip install .
+COPY scripts/container-entrypoint /usr/local/bin/commattr-entrypoint
+RUN pip install --no-cache-dir . \
+    && useradd --system --uid 10001 --user-group --no-create-home commattr \
+    && mkdir /data \
+    && chown 10001:10001 /data \
+    && chmod -R a-w /srv
 
-USER commattr
+USER 10001:10001
 EXPOSE 8000
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["sh", "-c", "commattr migrate && commattr serve"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["commattr", "healthcheck"]
+ENTRYPOINT ["commattr-entrypoint"]
+CMD ["serve"]

@@ -19,8 +19,8 @@ $(TEST_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
-## Set up, migrate the embedded SQLite database, load the demo company if empty, and serve the API
-## with the worker (sync jobs, queued runs) beside it.
+## Set up, migrate the embedded SQLite database, load the demo company if empty (its key is printed
+## then, once), and serve the API with the worker (sync jobs, queued runs) beside it.
 run: $(STAMP)
 	$(BIN)/commattr migrate
 	$(BIN)/commattr demo --if-empty
@@ -45,17 +45,20 @@ fake-crm: $(TEST_STAMP)
 openapi: $(STAMP)
 	$(BIN)/commattr openapi
 
-## Lint, type-check, check import contracts, then the suite on SQLite and on a throwaway PostgreSQL.
+## Lint, type-check, check import contracts and the Dockerfile, then the suite on SQLite and on a
+## throwaway PostgreSQL.
 test: $(TEST_STAMP)
 	$(BIN)/ruff check app attribution connectors migrations tests benchmarks
 	$(BIN)/mypy app attribution connectors
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 	scripts/run-tests $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check app attribution connectors migrations tests benchmarks
 	$(BIN)/ruff format --check app attribution connectors migrations tests benchmarks
 	$(BIN)/mypy app attribution connectors
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

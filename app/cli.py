@@ -1,14 +1,29 @@
-"""`commattr`: serve, worker, migrate, demo, create-workspace, create-key, bi-role, openapi."""
+"""`commattr`: serve, worker, migrate, demo, create-workspace, create-key, bi-role, healthcheck,
+openapi.
+
+Every command reads its settings first: a wrong one stops it with one line naming the setting."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
+import httpx
 import typer
 import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from app import bi
 from app import migrate as migrations
@@ -18,19 +33,93 @@ from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
 from app.exceptions import AppError
 from app.main import create_app
+from app.observability.logging import configure_logging, logging_config, redact_text
+from app.observability.metrics import MULTIPROCESS_VARIABLE
+from app.progress import progress
 from app.workspaces.service import create_workspace, get_workspace
 
 cli = typer.Typer(help="community-attribution: community-influenced pipeline and revenue.")
 
-DEMO_KEY_FILE = Path("var/demo-api-key")
+DATABASE_SETTING = "COMMATTR_DATABASE_URL"
+WORKER_START_SECONDS = 120
+log = logging.getLogger("commattr")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Stop the command with one line on standard error, no traceback."""
+    typer.echo(f"commattr: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def reason(error: BaseException) -> str:
+    """The first line of what went wrong (a driver's own message for database errors)."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    return redact_text(f"{type(cause).__name__}: {text}"[:300])
+
+
+def load_settings() -> Settings:
+    """The settings, or one line naming the first wrong one."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        fail(f"setting COMMATTR_{name.upper()} is wrong: {first['msg']}")
+    except SettingsError as error:  # a list or map setting that is not JSON
+        field = re.search(r'field "(\w+)"', str(error))
+        name = field.group(1).upper() if field else "?"
+        fail(f"setting COMMATTR_{name} is wrong: not a JSON value")
+
+
+def open_engine(settings: Settings) -> Engine:
+    try:
+        return build_engine(settings)
+    except Exception as error:  # an unusable URL or a missing driver, said once and plainly
+        fail(f"setting {DATABASE_SETTING} is wrong: {reason(error)}")
+
+
+def reachable_engine(settings: Settings) -> Engine:
+    """An engine whose database answers now, or one line saying why not."""
+    engine = open_engine(settings)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as error:  # any failure to reach the database stops the process at start
+        engine.dispose()
+        fail(f"cannot reach the database of {DATABASE_SETTING}: {reason(error)}")
+    return engine
+
+
+def data_file(settings: Settings, name: str) -> Path:
+    return settings.data_dir / name
+
+
+def demo_key_file(settings: Settings) -> Path:
+    return data_file(settings, "demo-api-key")
 
 
 @cli.command()
 def migrate() -> None:
-    """Upgrade the database to the newest schema."""
-    settings = Settings()
-    migrations.upgrade(build_engine(settings))
-    typer.echo("database is at the newest schema")
+    """Upgrade the database to the newest schema (creating it in an empty database)."""
+    settings = load_settings()
+    engine = reachable_engine(settings)
+    try:
+        with progress() as report:
+            done = migrations.upgrade(
+                engine, on_step=lambda _revision, step, steps: report("migrations", step, steps)
+            )
+    except Exception as error:  # one line, the cause first, instead of a long traceback
+        fail(f"migrate failed: {reason(error)}", code=1)
+    finally:
+        engine.dispose()
+    if done.before is None:
+        typer.echo(f"created the database schema (revision {done.after})")
+    elif done.steps == 0:
+        typer.echo(f"the database schema is already the newest (revision {done.after})")
+    else:
+        typer.echo(f"upgraded the database schema from {done.before} to {done.after}")
 
 
 @cli.command("create-workspace")
@@ -38,8 +127,8 @@ def create_workspace_command(
     name: Annotated[str, typer.Argument(help="The company's name.")],
 ) -> None:
     """Create a workspace and print its first API key (shown once; stored only as a digest)."""
-    settings = Settings()
-    with transaction(build_sessionmaker(build_engine(settings))) as session:
+    settings = load_settings()
+    with transaction(build_sessionmaker(reachable_engine(settings))) as session:
         created = create_workspace(
             session,
             name=name,
@@ -60,9 +149,9 @@ def create_key(
     ] = ["read"],  # noqa: B006 (typer reads the default)
 ) -> None:
     """Mint another API key, e.g. a read-only one for a BI tool; printed once."""
-    settings = Settings()
+    settings = load_settings()
     try:
-        with transaction(build_sessionmaker(build_engine(settings))) as session:
+        with transaction(build_sessionmaker(reachable_engine(settings))) as session:
             get_workspace(session, workspace_id)
             secret = mint_key(
                 session, workspace_id=workspace_id, name=name, scopes=scope, now=system_clock()
@@ -84,7 +173,7 @@ def bi_role_create(
     workspace_id: Annotated[int, typer.Argument(help="The workspace whose rows the role reads.")],
 ) -> None:
     """Create the workspace's read-only role (or give it a new password); print the password once."""
-    engine = build_engine(Settings())
+    engine = reachable_engine(load_settings())
     password = bi.generate_password()
     try:
         role = bi.create_bi_role(engine, workspace_id, password)
@@ -107,7 +196,7 @@ def bi_role_drop(
 ) -> None:
     """Revoke and drop the workspace's read-only role."""
     try:
-        role = bi.drop_bi_role(build_engine(Settings()), workspace_id)
+        role = bi.drop_bi_role(reachable_engine(load_settings()), workspace_id)
     except AppError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from error
@@ -118,7 +207,7 @@ def bi_role_drop(
 def bi_role_list() -> None:
     """The read-only roles of this database, by workspace."""
     try:
-        roles = bi.list_bi_roles(build_engine(Settings()))
+        roles = bi.list_bi_roles(reachable_engine(load_settings()))
     except AppError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from error
@@ -133,19 +222,56 @@ def demo(
         bool, typer.Option("--if-empty", help="Do nothing when a workspace already exists.")
     ] = False,
 ) -> None:
-    """Generate the demo company, load it through the service, and run attribution on it."""
+    """Generate the demo company, load it through the service, run attribution on it, and print
+    its API key (once; it is also kept in `<data dir>/demo-api-key` for the README's examples)."""
     from app.demo import load_demo
 
-    settings = Settings()
-    engine = build_engine(settings)
-    loaded = load_demo(build_sessionmaker(engine), settings=settings, seed=seed, if_empty=if_empty)
+    settings = load_settings()
+    engine = reachable_engine(settings)
+    with progress() as report:
+        loaded = load_demo(
+            build_sessionmaker(engine),
+            settings=settings,
+            seed=seed,
+            if_empty=if_empty,
+            progress=report,
+        )
     if loaded is None:
         typer.echo("the database already holds a workspace: demo not loaded")
         return
-    DEMO_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEMO_KEY_FILE.write_text(loaded.api_key + "\n")
-    DEMO_KEY_FILE.chmod(0o600)
+    key_file = demo_key_file(settings)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(loaded.api_key + "\n")
+    key_file.chmod(0o600)
     typer.echo(loaded.describe())
+    typer.echo(f"demo workspace API key (shown once; also in {key_file}): {loaded.api_key}")
+
+
+@contextmanager
+def _metrics_shared_by(processes: int) -> Iterator[None]:
+    """Several server processes count requests in files of one fresh folder (prometheus-client's
+    multiprocess mode), so /metrics answers the sum whichever process it reaches."""
+    if processes == 1 or os.environ.get(MULTIPROCESS_VARIABLE):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="commattr-metrics-")
+    os.environ[MULTIPROCESS_VARIABLE] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _warn_unless_newest_schema(engine: Engine) -> None:
+    with engine.connect() as connection:
+        current = migrations.current_revision(connection)
+    head = migrations.head_revision()
+    if current != head:
+        log.warning(
+            "the database schema is not the newest: run `commattr migrate` (/readyz answers 503)",
+            extra={"schema": current, "head": head},
+        )
 
 
 @cli.command()
@@ -155,31 +281,61 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
 ) -> None:
-    """Serve the API."""
-    settings = Settings()
+    """Serve the API (JSON log lines on standard output)."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    engine = reachable_engine(settings)
+    _warn_unless_newest_schema(engine)
+    engine.dispose()
     host = host or settings.host
     port = port or settings.port
     url = f"http://{host}:{port}"
-    typer.echo(f"community-attribution on {url}  (API docs: {url}/docs)")
-    if DEMO_KEY_FILE.exists():
-        typer.echo(f"demo workspace API key: {DEMO_KEY_FILE.read_text().strip()}")
+    typer.echo(f"community-attribution on {url}  (API docs: {url}/docs)", err=True)
+    key_file = demo_key_file(settings)
+    if key_file.exists():
         today = system_clock().date()
         typer.echo(
-            f'try: curl -H "Authorization: Bearer $(cat {DEMO_KEY_FILE})" '
-            f'"{url}/v1/reports/summary?from={today - timedelta(days=364)}&to={today}"'
+            f'try: curl -H "Authorization: Bearer $(cat {key_file})" '
+            f'"{url}/v1/reports/summary?from={today - timedelta(days=364)}&to={today}"',
+            err=True,
         )
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "log_config": logging_config(settings.log_level),
+        "access_log": False,  # each request's JSON line comes from app.observability
+    }
     if settings.web_workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         return
     # several processes need the app as an import string; each builds it from the environment
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=settings.web_workers,
-        log_level=settings.log_level,
-    )
+    with _metrics_shared_by(settings.web_workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            workers=settings.web_workers,
+            # a process must be serving within this time or it is replaced; importing the app
+            # takes longer than uvicorn's 5 s on a busy machine, which replaced them forever
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
+            **options,  # type: ignore[arg-type]
+        )
+
+
+@cli.command()
+def healthcheck(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
+) -> None:
+    """Exit 0 when the local server answers /readyz with 200 (the container's HEALTHCHECK)."""
+    settings = load_settings()
+    url = f"http://127.0.0.1:{settings.port}/readyz"
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.HTTPError as error:
+        fail(f"{url}: {type(error).__name__}", code=1)
+    if response.status_code != 200:
+        fail(f"{url}: {response.status_code} {response.text.strip()}", code=1)
+    typer.echo(f"{url}: ready")
 
 
 @cli.command()
@@ -190,8 +346,9 @@ def worker(
     """Queue due sync jobs, then execute queued sync runs and attribution runs."""
     from app import worker as worker_loop
 
-    settings = Settings()
-    factory = build_sessionmaker(build_engine(settings))
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    factory = build_sessionmaker(reachable_engine(settings))
     if once:
         done = worker_loop.drain(factory, settings=settings, clock=system_clock)
         typer.echo(f"executed {len(done)} queued attribution run(s)")

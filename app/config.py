@@ -27,6 +27,9 @@ DEFAULT_FREE_MAIL_DOMAINS = (
 )
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 class Settings(BaseSettings):
     """Every default works on a laptop with the embedded SQLite database."""
 
@@ -38,7 +41,14 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `commattr serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `commattr serve` binds to.")
-    log_level: str = Field(default="info", description="Python logging level name.")
+    log_level: str = Field(
+        default="info",
+        description="Level of the service's own log lines: debug, info, warning, error.",
+    )
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Folder of the service's own files: the generated encryption key, the demo key.",
+    )
     web_workers: int = Field(
         default=1, ge=1, le=64, description="Processes `commattr serve` runs (one per core helps)."
     )
@@ -78,9 +88,10 @@ class Settings(BaseSettings):
         "decrypt (rotation). Empty: a key is kept in `encryption_key_file`.",
         repr=False,
     )
-    encryption_key_file: Path = Field(
-        default=Path("var/encryption.key"),
-        description="Where the generated key lives when `encryption_keys` is empty.",
+    encryption_key_file: Path | None = Field(
+        default=None,
+        description="Where the generated key lives when `encryption_keys` is empty; "
+        "default `<data_dir>/encryption.key`.",
     )
     crm_test_hosts: tuple[str, ...] = Field(
         default=(),
@@ -101,9 +112,34 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        if value.startswith(("postgresql://", "postgres://")):
+            # the driver this package ships (psycopg 3), not SQLAlchemy's default psycopg2
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must be a sqlite:///path or postgresql+psycopg://user:pass@host/db URL"
+            )
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.lower()
+
+    @field_validator("crm_test_hosts")
+    @classmethod
+    def _host_and_port(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            name, _, port = host.rpartition(":")
+            if not name or not port.isdigit():
+                raise ValueError(f"{host!r} is not host:port")
+        return value
+
+    def key_file(self) -> Path:
+        """The generated encryption key's file: the setting, else in the data folder."""
+        return self.encryption_key_file or self.data_dir / "encryption.key"
 
     def sqlite_path(self) -> Path | None:
         """The database file of a file-backed SQLite URL, so its folder can be created."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -12,13 +14,25 @@ from app.config import Settings
 
 
 def _key_file_key(settings: Settings) -> str:
-    path = settings.encryption_key_file
+    path = settings.key_file()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(Fernet.generate_key().decode())
+        _create_key_file(path)
     return path.read_text().strip()
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key beside ``path`` and link it into place: a server and a worker starting
+    together never see a half-written file, and the first one's key wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".key-", delete=False) as new:
+        os.chmod(new.name, 0o600)
+        new.write(Fernet.generate_key().decode())
+    try:
+        os.link(new.name, path)
+    except FileExistsError:
+        pass  # another process made it first: use theirs
+    finally:
+        os.unlink(new.name)
 
 
 def cipher(settings: Settings) -> MultiFernet:

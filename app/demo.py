@@ -27,7 +27,7 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -50,7 +50,7 @@ from app.crm.schemas import (
     OpportunityIn,
     OpportunityType,
 )
-from app.crm.service import import_records
+from app.crm.service import import_records, record_count
 from app.db import transaction
 from app.members.schemas import MemberIn
 from app.members.service import upsert_members
@@ -71,6 +71,16 @@ DEMO_MODELS = ("linear", "first_touch", "last_touch", "time_decay", "position_ba
 PERIOD_DAYS = 548  # 18 months
 CRM_SOURCE = "import"
 MEMBER_BATCH = 10_000  # the members:batch endpoint's limit
+
+# (phase, done, total): how far the load has come, for a progress bar or periodic lines
+Progress = Callable[[str, int, int], None]
+LOAD_PHASE = "demo records loaded"
+RUNS_PHASE = "demo attribution runs"
+
+
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    return None
+
 
 _DAY = timedelta(days=1)
 _YEAR = timedelta(days=365)
@@ -1234,8 +1244,20 @@ def _has_workspace(factory: sessionmaker[Session]) -> bool:
         return session.scalar(select(Workspace.id).limit(1)) is not None
 
 
-def _load(session: Session, *, settings: Settings, data: DemoData) -> tuple[int, str, int]:
+def _load(
+    session: Session, *, settings: Settings, data: DemoData, progress: Progress
+) -> tuple[int, str, int]:
     """Everything through the service functions, in one transaction; returns id, key, matched."""
+    crm_records = record_count(data.crm)
+    total = crm_records + len(data.members) + len(data.touchpoints)
+    done = 0
+
+    def loaded(records: int) -> None:
+        nonlocal done
+        done += records
+        progress(LOAD_PHASE, done, total)
+
+    progress(LOAD_PHASE, 0, total)
     created = create_workspace(
         session,
         name=WORKSPACE_NAME,
@@ -1254,18 +1276,17 @@ def _load(session: Session, *, settings: Settings, data: DemoData) -> tuple[int,
     for key, program in data.programs:
         put_program(session, workspace_id=workspace.id, key=key, body=program)
     import_records(session, workspace=workspace, body=data.crm, now=data.now)
+    loaded(crm_records)
     matched = 0
     for start in range(0, len(data.members), MEMBER_BATCH):
         batch = data.members[start : start + MEMBER_BATCH]
         matched += upsert_members(session, workspace=workspace, members=batch, now=data.now).matched
+        loaded(len(batch))
     limit = settings.touchpoint_batch_limit
     for start in range(0, len(data.touchpoints), limit):
-        ingest(
-            session,
-            workspace=workspace,
-            touchpoints=data.touchpoints[start : start + limit],
-            now=data.now,
-        )
+        batch_of_touches = data.touchpoints[start : start + limit]
+        ingest(session, workspace=workspace, touchpoints=batch_of_touches, now=data.now)
+        loaded(len(batch_of_touches))
     return workspace.id, created.api_key, matched
 
 
@@ -1276,30 +1297,54 @@ def _run_models(
     workspace_id: int,
     now: datetime,
     models: Sequence[str],
+    progress: Progress,
 ) -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
     """One run per model, each in its own transaction; only a failing linear run is an error."""
     runs: list[tuple[str, int]] = []
     failures: list[tuple[str, str]] = []
-    for model in models:
-        if model not in MODEL_NAMES:
-            failures.append((model, "not a model of this engine"))
-            continue
-        try:
-            with transaction(factory) as session:
-                workspace = get_workspace(session, workspace_id)
-                run = run_attribution(
-                    session,
-                    workspace=workspace,
-                    request=RunCreate(model=model),
-                    now=now,
-                    settings=settings,
-                )
-                runs.append((model, run.id))
-        except Exception as error:  # a demo without one optional model is still a demo
-            if model == "linear":
-                raise
-            failures.append((model, f"{type(error).__name__}: {error}"))
+    progress(RUNS_PHASE, 0, len(models))
+    for done, model in enumerate(models, start=1):
+        _run_model(
+            factory,
+            settings=settings,
+            workspace_id=workspace_id,
+            now=now,
+            model=model,
+            runs=runs,
+            failures=failures,
+        )
+        progress(RUNS_PHASE, done, len(models))
     return runs, failures
+
+
+def _run_model(
+    factory: sessionmaker[Session],
+    *,
+    settings: Settings,
+    workspace_id: int,
+    now: datetime,
+    model: str,
+    runs: list[tuple[str, int]],
+    failures: list[tuple[str, str]],
+) -> None:
+    if model not in MODEL_NAMES:
+        failures.append((model, "not a model of this engine"))
+        return
+    try:
+        with transaction(factory) as session:
+            workspace = get_workspace(session, workspace_id)
+            run = run_attribution(
+                session,
+                workspace=workspace,
+                request=RunCreate(model=model),
+                now=now,
+                settings=settings,
+            )
+            runs.append((model, run.id))
+    except Exception as error:  # a demo without one optional model is still a demo
+        if model == "linear":
+            raise
+        failures.append((model, f"{type(error).__name__}: {error}"))
 
 
 def load_demo(
@@ -1311,20 +1356,29 @@ def load_demo(
     now: datetime | None = None,
     scale: float = 1.0,
     models: Sequence[str] = DEMO_MODELS,
+    progress: Progress = _no_progress,
 ) -> LoadedDemo | None:
     """Generate the demo company into a new workspace and run attribution on it.
 
     With ``if_empty``, nothing happens (None) when the database already holds a workspace; otherwise
     every call makes a new workspace. ``scale`` shrinks or grows the company (tests use 0.05).
+    ``progress`` hears how far the load and the runs have come.
     """
     started = time.perf_counter()
     if if_empty and _has_workspace(factory):
         return None
     data = generate_demo(seed=seed, now=now or system_clock(), scale=scale)
     with transaction(factory) as session:
-        workspace_id, api_key, matched = _load(session, settings=settings, data=data)
+        workspace_id, api_key, matched = _load(
+            session, settings=settings, data=data, progress=progress
+        )
     runs, failures = _run_models(
-        factory, settings=settings, workspace_id=workspace_id, now=data.now, models=models
+        factory,
+        settings=settings,
+        workspace_id=workspace_id,
+        now=data.now,
+        models=models,
+        progress=progress,
     )
     return LoadedDemo(
         workspace_id=workspace_id,

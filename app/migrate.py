@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 import migrations
 
 SCRIPT_LOCATION = Path(migrations.__file__).parent
+
+MIGRATION_LOCK = 0x636F6D6D61747472  # "commattr": the advisory lock `upgrade` holds on PostgreSQL
 
 # called with (revision just applied, steps done, steps in all)
 StepDone = Callable[[str, int, int], None]
@@ -64,8 +68,34 @@ def _pending(before: str | None) -> list[str]:
     return [step.revision for step in reversed(list(steps))]
 
 
+@contextmanager
+def _one_migrator(engine: Engine) -> Iterator[None]:
+    """A lock held while migrating, so a server and a worker starting together migrate in turn:
+    PostgreSQL's advisory lock, or a lock file beside a SQLite database file."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        with open(f"{database}.migrate-lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        return
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def upgrade(engine: Engine, revision: str = "head", on_step: StepDone | None = None) -> Upgraded:
     """Upgrade to ``revision`` one migration at a time, telling ``on_step`` after each."""
+    with _one_migrator(engine):
+        return _upgrade(engine, revision, on_step)
+
+
+def _upgrade(engine: Engine, revision: str, on_step: StepDone | None) -> Upgraded:
     with engine.connect() as connection:
         before = current_revision(connection)
     if revision != "head":

@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 from app.crm import service
 from app.crm.schemas import CrmImport, ExchangeRates, ImportCounts
-from app.deps import ClockDep, ReadKey, SessionDep, WriteKey
+from app.deps import ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
+from app.exceptions import InvalidInput
 from app.idempotency.dependencies import IdempotencyDep
 from app.workspaces.service import get_workspace
 
@@ -15,11 +16,17 @@ router = APIRouter(prefix="/v1/crm", tags=["crm"])
 def import_crm_records(
     body: CrmImport,
     session: SessionDep,
+    settings: SettingsDep,
     clock: ClockDep,
     principal: WriteKey,
     idempotency: IdempotencyDep,
 ) -> ImportCounts:
     """Upserts by (source, external_id); every reference is checked before anything is written."""
+    records = service.record_count(body)
+    if records > settings.import_record_limit:
+        raise InvalidInput.at(
+            ("body",), f"{records} records; at most {settings.import_record_limit} per import"
+        )
     workspace = get_workspace(session, principal.workspace_id)
     result = service.import_records(session, workspace=workspace, body=body, now=clock())
     idempotency.finish(session, result)

@@ -24,6 +24,7 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("commattr_request_id", default=N
 # Loggers whose level follows COMMATTR_LOG_LEVEL; everything else (libraries) logs warnings only.
 OWN_LOGGERS = ("app", "connectors", "attribution", "commattr", "uvicorn.error")
 REDACTED = "[redacted]"
+_DROPPED = {"color_message"}  # uvicorn's copy of the message with terminal colours
 _SECRET_KEY = re.compile(
     r"authorization|token|secret|password|api_?key|credential|cookie", re.IGNORECASE
 )
@@ -55,7 +56,9 @@ def redact(value: Any, key: str = "") -> Any:
     return value
 
 
-class _RequestIdFilter(logging.Filter):
+class RequestIdFilter(logging.Filter):
+    """Stamps the current request's id on every record written while it is handled."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             request_id = REQUEST_ID.get()
@@ -68,11 +71,22 @@ class RedactingJsonFormatter(JsonFormatter):
     """python-json-logger's formatter, with secrets removed from every field and the message."""
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        cleaned = {key: redact(value, key) for key, value in log_data.items()}
+        cleaned = {
+            key: redact(value, key) for key, value in log_data.items() if key not in _DROPPED
+        }
         for key in ("message", "exc_info"):
             if isinstance(log_data.get(key), str):
                 cleaned[key] = redact_text(log_data[key])
         return cleaned
+
+
+def json_formatter() -> RedactingJsonFormatter:
+    """``time``, ``level``, ``logger``, ``message``, then the record's ``extra`` fields."""
+    return RedactingJsonFormatter(
+        ["asctime", "levelname", "name", "message"],
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
 
 
 def logging_config(level: str = "info") -> dict[str, Any]:
@@ -81,15 +95,8 @@ def logging_config(level: str = "info") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": _RequestIdFilter}},
-        "formatters": {
-            "json": {
-                "()": RedactingJsonFormatter,
-                "fmt": ["asctime", "levelname", "name", "message"],
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-                "datefmt": "%Y-%m-%dT%H:%M:%S%z",
-            }
-        },
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"json": {"()": json_formatter}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",

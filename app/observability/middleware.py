@@ -88,7 +88,8 @@ class RequestObservability:
                 raise
             await self._answer_500(send_with_id, request_id)
         finally:
-            self._record(scope, answer["status"], time.perf_counter() - started, error)
+            elapsed = time.perf_counter() - started
+            self._record(scope, request_id, answer["status"], elapsed, error)
             REQUEST_ID.reset(token)
 
     @staticmethod
@@ -107,10 +108,13 @@ class RequestObservability:
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    def _record(scope: Scope, status: int, seconds: float, error: Exception | None) -> None:
+    def _record(
+        scope: Scope, request_id: str, status: int, seconds: float, error: Exception | None
+    ) -> None:
         route = _route_template(scope)
         observe_request(scope["method"], route, status, seconds)
         fields: dict[str, Any] = {
+            "request_id": request_id,
             "method": scope["method"],
             "route": route,
             "path": scope["path"],
