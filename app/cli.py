@@ -341,7 +341,10 @@ def healthcheck(
 @cli.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Drain the queue, then exit.")] = False,
-    poll_seconds: Annotated[float, typer.Option(help="Pause between empty polls.")] = 2.0,
+    poll_seconds: Annotated[
+        float | None,
+        typer.Option(help="Pause between empty polls (default: COMMATTR_WORKER_POLL_SECONDS)."),
+    ] = None,
 ) -> None:
     """Queue due sync jobs, then execute queued sync runs and attribution runs."""
     from app import worker as worker_loop
@@ -355,7 +358,10 @@ def worker(
         return
     typer.echo("worker started: sync jobs, queued syncs and attribution runs")
     worker_loop.serve_forever(
-        factory, settings=settings, clock=system_clock, poll_seconds=poll_seconds
+        factory,
+        settings=settings,
+        clock=system_clock,
+        poll_seconds=poll_seconds or settings.worker_poll_seconds,
     )
 
 
