@@ -47,8 +47,11 @@ from app.catalog.service import put_activity_type
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
 from app.models import AttributionRun, Category, Workspace
+from app.progress import Report, progress
 from app.reports import rollups
 from app.workspaces.service import create_workspace
+
+PROGRESS_ROWS = 50_000  # a progress line or bar update every this many rows
 
 ROOT = Path(__file__).resolve().parent.parent
 START = date(2024, 1, 1)
@@ -110,15 +113,33 @@ def setup_workspace(settings: Settings) -> tuple[int, str, list[int]]:
 
 
 def copy_rows(
-    cursor: psycopg.Cursor[Any], table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]
+    cursor: psycopg.Cursor[Any],
+    table: str,
+    columns: list[str],
+    rows: Iterator[tuple[Any, ...]],
+    *,
+    total: int,
+    report: Report,
 ) -> None:
+    """COPY the rows into ``table``, telling ``report`` how many are written as it goes."""
+    phase = f"{table} rows"
+    report(phase, 0, total)
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
+        for written, row in enumerate(rows, start=1):
             copy.write_row(row)
+            if written % PROGRESS_ROWS == 0:
+                report(phase, written, total)
+    report(phase, total, total)
 
 
 def load(
-    url: str, workspace_id: int, type_ids: list[int], opportunities: int, credits: int, seed: int
+    url: str,
+    workspace_id: int,
+    type_ids: list[int],
+    opportunities: int,
+    credits: int,
+    seed: int,
+    report: Report,
 ) -> None:
     rng = np.random.default_rng(seed)
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -130,6 +151,8 @@ def load(
             "account",
             ["workspace_id", "source", "external_id", "name", "properties", "synced_at"],
             ((workspace_id, "bench", f"A{n}", f"Account {n}", "{}", now) for n in range(accounts)),
+            total=accounts,
+            report=report,
         )
         account_base = cursor.execute(
             "SELECT min(id) FROM account WHERE workspace_id = %s", (workspace_id,)
@@ -181,6 +204,8 @@ def load(
                 )
                 for n in range(opportunities)
             ),
+            total=opportunities,
+            report=report,
         )
         opportunity_base = cursor.execute(
             "SELECT min(id) FROM opportunity WHERE workspace_id = %s", (workspace_id,)
@@ -228,6 +253,8 @@ def load(
                 )
                 for i in range(len(opportunity_of))
             ),
+            total=len(opportunity_of),
+            report=report,
         )
         cursor.execute(
             """
@@ -448,7 +475,10 @@ def main() -> None:
             migrate.upgrade(build_engine(settings))
             workspace_id, key, type_ids = setup_workspace(settings)
             started = time.perf_counter()
-            load(url, workspace_id, type_ids, args.opportunities, args.credits, args.seed)
+            with progress() as report:
+                load(
+                    url, workspace_id, type_ids, args.opportunities, args.credits, args.seed, report
+                )
             print(
                 f"loaded {args.credits:,} credits over {args.opportunities:,} opportunities "
                 f"in {time.perf_counter() - started:.1f} s into {make_url(url).database}"
