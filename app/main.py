@@ -20,6 +20,7 @@ from app.db import build_engine, build_sessionmaker
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.exports.endpoints import router as exports_router
 from app.idempotency.service import Replayed, replayed_response
+from app.identity.endpoints import router as identity_router
 from app.imports.endpoints import router as imports_router
 from app.insights.endpoints import router as insights_router
 from app.members.endpoints import router as members_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         crm_router,
         rates_router,
         members_router,
+        identity_router,
         touchpoints_router,
         imports_router,
         runs_router,

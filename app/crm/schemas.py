@@ -145,7 +145,9 @@ class ImportCounts(BaseModel):
     contact_roles: int = Field(description="Contact roles written.")
     campaign_members: int = Field(description="Campaign touchpoints written.")
     exchange_rates: int = Field(description="Exchange rates written.")
-    members_resolved: int = Field(description="Members whose links were recomputed.")
+    members_resolved: int = Field(
+        description="Members whose links were recomputed: those the imported records concern."
+    )
 
 
 class ExchangeRates(BaseModel):

@@ -14,7 +14,7 @@ from app.crm import repository
 from app.crm.schemas import CrmImport, ExchangeRateIn, ImportCounts
 from app.exceptions import InvalidInput
 from app.members.emails import normalize_domain, normalize_email
-from app.members.service import resolve_members
+from app.members.service import resolve_for_crm_changes
 from app.models import Account, Contact, Lead, Opportunity, OpportunityContact, Workspace
 from app.money import to_minor_units
 from app.touchpoints import service as touchpoints
@@ -87,7 +87,7 @@ def import_records(
         workspace_id=workspace.id,
         source=source,
     )
-    repository.write(
+    leads = repository.write(
         session,
         Lead,
         [
@@ -155,7 +155,13 @@ def import_records(
     )
     _write_exchange_rates(session, workspace, body.exchange_rates)
     session.flush()
-    resolution = resolve_members(session, workspace=workspace)
+    resolution = resolve_for_crm_changes(
+        session,
+        workspace=workspace,
+        contact_ids=[contacts[c.external_id] for c in body.contacts],
+        lead_ids=[leads[lead.external_id] for lead in body.leads],
+        account_ids=[accounts[a.external_id] for a in body.accounts],
+    )
     campaign = (
         touchpoints.ingest(
             session,

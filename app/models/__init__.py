@@ -4,10 +4,12 @@ from app.models.base import Base
 from app.models.community import (
     ActivityType,
     Category,
+    IdentityKind,
     LinkMethod,
     Member,
     MemberIdentity,
     MemberLink,
+    MemberLinkBlock,
     Program,
     Touchpoint,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "DefaultRun",
     "ExchangeRate",
     "IdempotencyKey",
+    "IdentityKind",
     "ImportChunk",
     "ImportJob",
     "ImportRejection",
@@ -57,6 +60,7 @@ __all__ = [
     "Member",
     "MemberIdentity",
     "MemberLink",
+    "MemberLinkBlock",
     "Opportunity",
     "OpportunityContact",
     "Program",

@@ -40,7 +40,18 @@ class LinkMethod(enum.StrEnum):
     EMAIL = "email"
     CONVERTED_LEAD = "converted_lead"
     DOMAIN = "domain"
+    PARENT_DOMAIN = "parent_domain"
     MANUAL = "manual"
+
+
+class IdentityKind(enum.StrEnum):
+    """An email (platform ""), a platform's user id or handle, or the external_id of a member
+    record merged into this member (``alias``)."""
+
+    EMAIL = "email"
+    USER_ID = "user_id"
+    HANDLE = "handle"
+    ALIAS = "alias"
 
 
 class Member(Base):
@@ -50,6 +61,9 @@ class Member(Base):
     id: Mapped[int] = id_pk()
     workspace_id: Mapped[int] = workspace_fk()
     external_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(
+        String(64), doc="the community platform the record came from (discourse, slack, csv...)"
+    )
     name: Mapped[str | None] = mapped_column(String(255))
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -58,10 +72,19 @@ class Member(Base):
 
 
 class MemberIdentity(Base):
-    """One way to recognise a member; emails are stored trimmed and lower-cased in ``value``."""
+    """One way to recognise a member, owned by one member of the workspace.
+
+    Emails are stored trimmed and lower-cased in ``value`` (platform ""); handles lower-cased;
+    user ids as the platform gives them. ``claimed_by`` is the external_id of the member record
+    that brought the identity, so a record sent again replaces its own identities only, even after
+    it was merged into another member.
+    """
 
     __tablename__ = "member_identity"
-    __table_args__ = (UniqueConstraint("workspace_id", "kind", "value"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "platform", "value"),
+        Index(None, "workspace_id", "registrable_domain"),
+    )
 
     id: Mapped[int] = id_pk()
     workspace_id: Mapped[int] = workspace_fk()
@@ -69,8 +92,14 @@ class MemberIdentity(Base):
         Id, ForeignKey("member.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16), default="email")
+    platform: Mapped[str] = mapped_column(String(32), default="")
     value: Mapped[str] = mapped_column(String(320))
     raw_value: Mapped[str] = mapped_column(String(320))
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    registrable_domain: Mapped[str | None] = mapped_column(
+        String(255),
+        doc="of an email: the registrable domain it is under (acme.com for eu.acme.com)",
+    )
 
 
 class MemberLink(Base):
@@ -103,6 +132,32 @@ class MemberLink(Base):
             LinkMethod, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
         )
     )
+    confidence: Mapped[Decimal] = mapped_column(
+        Numeric(4, 3), default=Decimal(1), doc="how sure the method is, from 0 to 1"
+    )
+
+
+class MemberLinkBlock(Base):
+    """A link removed by hand: resolution never makes it again for that member."""
+
+    __tablename__ = "member_link_block"
+    __table_args__ = (
+        CheckConstraint(
+            "CAST(contact_id IS NOT NULL AS INTEGER) + CAST(lead_id IS NOT NULL AS INTEGER)"
+            " + CAST(account_id IS NOT NULL AS INTEGER) = 1",
+            name="one_target",
+        ),
+    )
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    member_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("member.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(Id, ForeignKey("contact.id", ondelete="CASCADE"))
+    lead_id: Mapped[int | None] = mapped_column(Id, ForeignKey("lead.id", ondelete="CASCADE"))
+    account_id: Mapped[int | None] = mapped_column(Id, ForeignKey("account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
 
 
 class ActivityType(Base):
