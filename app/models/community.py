@@ -97,8 +97,7 @@ class MemberIdentity(Base):
     raw_value: Mapped[str] = mapped_column(String(320))
     claimed_by: Mapped[str] = mapped_column(String(128))
     registrable_domain: Mapped[str | None] = mapped_column(
-        String(255),
-        doc="of an email: the registrable domain it is under (acme.com for eu.acme.com)",
+        String(255), doc="of an email: its registrable domain (acme.com for jo@eu.acme.com)"
     )
 
 

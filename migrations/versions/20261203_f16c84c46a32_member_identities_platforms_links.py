@@ -118,9 +118,7 @@ def upgrade() -> None:
             )
         )
     for method, confidence in CONFIDENCE.items():
-        op.execute(
-            f"UPDATE member_link SET confidence = {confidence} WHERE method = '{method}'"
-        )
+        op.execute(f"UPDATE member_link SET confidence = {confidence} WHERE method = '{method}'")
     with op.batch_alter_table("member_link", schema=None) as batch_op:
         batch_op.alter_column("confidence", server_default=None)
 
