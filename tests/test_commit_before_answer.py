@@ -34,6 +34,8 @@ from app.models import (
     ExchangeRate,
     ImportSource,
     Member,
+    MemberLink,
+    MemberLinkBlock,
     Opportunity,
     Program,
     SyncJob,
@@ -207,6 +209,12 @@ def connection_body(world: World) -> dict[str, Any]:
     return {"name": "Production org", "credentials": {"kind": "salesforce", **credentials}}
 
 
+def a_member_link(world: World) -> int:
+    load_members(world)
+    link_id: int = world.ok("GET", "/v1/members/mem-alice")["links"][0]["id"]
+    return link_id
+
+
 def a_connection(world: World) -> int:
     connection_id: int = world.ok("POST", "/v1/connections", connection_body(world))["id"]
     return connection_id
@@ -297,6 +305,24 @@ CASES: dict[str, Case] = {
     "POST /v1/members:batch": Case(
         prepare=lambda w: (load_crm(w), Call("/v1/members:batch", members_body()))[1],
         stored=lambda w, r: _expect(w.count(Member), len(dataset()["members"])),
+    ),
+    "POST /v1/members/{external_id}/links": Case(
+        prepare=lambda w: (
+            load_members(w),
+            Call("/v1/members/mem-zed/links", {"target": "account", "external_id": "001-HOOLI"}),
+        )[1],
+        stored=lambda w, r: _expect(w.count(MemberLink, MemberLink.method == "manual"), 1),
+    ),
+    "DELETE /v1/members/{external_id}/links/{link_id}": Case(
+        prepare=lambda w: Call(f"/v1/members/mem-alice/links/{a_member_link(w)}"),
+        stored=lambda w, r: _expect(w.count(MemberLinkBlock), 1),
+    ),
+    "POST /v1/members:merge": Case(
+        prepare=lambda w: (
+            load_members(w),
+            Call("/v1/members:merge", {"into": "mem-alice", "members": ["mem-zed"]}),
+        )[1],
+        stored=lambda w, r: _expect(w.count(Member), len(dataset()["members"]) - 1),
     ),
     "POST /v1/touchpoints:batch": Case(
         prepare=lambda w: (load_members(w), Call("/v1/touchpoints:batch", touchpoints_body()))[1],
