@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db import build_engine
 from tests.conftest import fresh_database_url
 
-BEFORE = "43f73e2a427c"
+BEFORE = "75184945ff4d"
 AFTER = "f16c84c46a32"
 
 
