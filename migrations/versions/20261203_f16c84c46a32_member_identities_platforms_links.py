@@ -5,7 +5,7 @@ existing identity is an email claimed by its member's own record. Existing links
 confidence of their method.
 
 Revision ID: f16c84c46a32
-Revises: 75184945ff4d
+Revises: be77622fdf04
 Create Date: 2026-12-03 09:17:12.730705
 """
 
@@ -18,7 +18,7 @@ import app.models.base
 from app.members.emails import registrable_domain
 
 revision: str = "f16c84c46a32"
-down_revision: str | None = "75184945ff4d"
+down_revision: str | None = "be77622fdf04"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

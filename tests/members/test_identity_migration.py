@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db import build_engine
 from tests.conftest import fresh_database_url
 
-BEFORE = "75184945ff4d"
+BEFORE = "be77622fdf04"
 AFTER = "f16c84c46a32"
 
 
