@@ -32,6 +32,7 @@ from app.runs.endpoints import defaults_router
 from app.runs.endpoints import router as runs_router
 from app.sync.endpoints import router as sync_router
 from app.touchpoints.endpoints import router as touchpoints_router
+from app.webhooks.endpoints import router as webhooks_router
 from app.workspaces.endpoints import router as workspace_router
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         identity_router,
         touchpoints_router,
         imports_router,
+        webhooks_router,
         runs_router,
         defaults_router,
         reports_router,

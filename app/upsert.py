@@ -47,3 +47,22 @@ def ids_by_external_id(
         )
     )
     return {external_id: id_ for external_id, id_ in rows}
+
+
+def insert_once(
+    session: Session, model: type[Base], row: dict[str, Any], key: Sequence[str]
+) -> bool:
+    """Insert ``row`` unless ``key`` is taken (``ON CONFLICT DO NOTHING``): True when inserted.
+
+    No savepoint is needed, so it is safe inside a transaction on SQLite (whose driver would
+    commit an outermost savepoint) and on PostgreSQL (where a concurrent insert of the same key
+    waits for the other transaction, then does nothing)."""
+    table = cast(Table, model.__table__)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*table.primary_key.columns)
+    )
+    return session.execute(statement).first() is not None

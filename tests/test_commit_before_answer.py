@@ -9,6 +9,7 @@ not in 2 tries out of 3.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,8 +42,10 @@ from app.models import (
     SyncJob,
     SyncRun,
     Touchpoint,
+    WebhookSource,
     Workspace,
 )
+from app.webhooks.signatures import sign
 from tests.conftest import DEFAULT_NOW, SettableClock, new_workspace
 from tests.fakes.salesforce import FakeSalesforce
 from tests.golden.loader import CRM_SOURCE, dataset
@@ -151,6 +154,31 @@ def touchpoints_file() -> bytes:
         "external_id,occurred_at,activity_type,member_email\n"
         f"t-1,2025-03-01T12:00:00Z,{activity_type},ada@example.com\n"
     ).encode()
+
+
+def a_webhook_source(world: World, kind: str = "github") -> Any:
+    return world.ok("POST", "/v1/webhook-sources", {"kind": kind})
+
+
+def a_signed_delivery(world: World) -> Call:
+    world.ok("PUT", "/v1/activity-types/reaction", {"name": "Reaction", "category": "engagement"})
+    created = a_webhook_source(world)
+    body = json.dumps(
+        {
+            "action": "created",
+            "starred_at": "2025-09-30T15:55:00Z",
+            "repository": {"id": 1296269, "full_name": "octocat/Hello-World"},
+            "sender": {"login": "mona", "id": 9919},
+        }
+    ).encode()
+    world.http.headers.update(
+        {
+            "X-GitHub-Event": "star",
+            "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+            "X-Hub-Signature-256": sign("github", created["secret"], body),
+        }
+    )
+    return Call(created["source"]["url_path"], content=body)
 
 
 def run_body(model: str = "linear") -> dict[str, Any]:
@@ -352,6 +380,38 @@ CASES: dict[str, Case] = {
             Call("/v1/import-sources/members/bevy"),
         )[1],
         stored=lambda w, r: _expect(w.count(ImportSource), 0),
+    ),
+    "POST /v1/webhook-sources": Case(
+        prepare=lambda w: Call("/v1/webhook-sources", {"kind": "github"}),
+        stored=lambda w, r: _expect(w.count(WebhookSource), 1),
+    ),
+    "PATCH /v1/webhook-sources/{source_id}": Case(
+        prepare=lambda w: Call(
+            f"/v1/webhook-sources/{a_webhook_source(w)['source']['id']}",
+            {"event_map": {"star.created": None}},
+        ),
+        stored=lambda w, r: _expect(
+            w.server.scalar(
+                select(WebhookSource.event_map).where(WebhookSource.id == r.json()["id"])
+            ),
+            {"star.created": None},
+        ),
+    ),
+    "POST /v1/webhook-sources/{source_id}/rotate": Case(
+        prepare=lambda w: Call(
+            f"/v1/webhook-sources/{a_webhook_source(w)['source']['id']}/rotate", {}
+        ),
+        stored=lambda w, r: _expect(
+            w.count(WebhookSource, WebhookSource.rotated_at.is_not(None)), 1
+        ),
+    ),
+    "DELETE /v1/webhook-sources/{source_id}": Case(
+        prepare=lambda w: Call(f"/v1/webhook-sources/{a_webhook_source(w)['source']['id']}"),
+        stored=lambda w, r: _expect(w.count(WebhookSource), 0),
+    ),
+    "POST /v1/webhooks/{key}": Case(
+        prepare=a_signed_delivery,
+        stored=lambda w, r: _expect(w.count(Touchpoint), r.json()["touchpoints"]),
     ),
     "POST /v1/attribution-runs": Case(
         prepare=lambda w: (load_all(w), Call("/v1/attribution-runs", run_body()))[1],

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import IdempotencyKey
+from app.upsert import insert_once
 
 
 def forget_expired(session: Session, workspace_id: int, now: datetime) -> None:
@@ -25,15 +26,9 @@ def find(session: Session, workspace_id: int, key: str) -> IdempotencyKey | None
     )
 
 
-def insert_in_flight(session: Session, row: IdempotencyKey) -> bool:
+def insert_in_flight(session: Session, row: dict[str, Any]) -> bool:
     """Insert the row; False when the key is already taken (by a concurrent request too)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, IdempotencyKey, row, ("workspace_id", "key"))
 
 
 def delete_row(session: Session, row_id: int) -> None:

@@ -87,18 +87,20 @@ class Idempotency:
             return
         with transaction(self._factory) as session:
             repository.forget_expired(session, self._workspace_id, self._now)
-            row = IdempotencyKey(
-                workspace_id=self._workspace_id,
-                key=self.key,
-                fingerprint=request_fingerprint,
-                state="in_flight",
-                response_headers={},
-                created_at=self._now,
-                locked_until=self._now + IN_FLIGHT,
-                expires_at=self._now + KEPT,
-            )
+            row = {
+                "workspace_id": self._workspace_id,
+                "key": self.key,
+                "fingerprint": request_fingerprint,
+                "state": "in_flight",
+                "response_headers": {},
+                "created_at": self._now,
+                "locked_until": self._now + IN_FLIGHT,
+                "expires_at": self._now + KEPT,
+            }
             if repository.insert_in_flight(session, row):
-                self._row_id = row.id
+                claimed = repository.find(session, self._workspace_id, self.key)
+                assert claimed is not None
+                self._row_id = claimed.id
                 return
             self._row_id = self._take_over(session, request_fingerprint)
 

@@ -125,6 +125,13 @@ def stage(session: Session, table: Table, rows: Sequence[tuple[Any, ...]]) -> No
     )
 
 
+def analyze(session: Session) -> None:
+    """Give PostgreSQL's planner the staged tables' real sizes (temporary tables have none)."""
+    if _is_postgres(session):
+        for table in (touch_stage, member_stage, email_map):
+            session.connection().exec_driver_sql(f"ANALYZE {table.name}")
+
+
 def count(session: Session, table: Table) -> int:
     return int(session.scalar(select(func.count()).select_from(table)) or 0)
 

@@ -266,13 +266,11 @@ def execute(
     session.flush()
 
 
-def _limited(read: Iterator[Record], job: ImportJob, settings: Settings) -> Iterator[Record]:
-    for record in read:
-        job.rows_read += 1
-        if job.rows_read > settings.import_row_limit:
-            raise FileError(
-                record.line, "body", f"an import holds at most {settings.import_row_limit} rows"
-            )
+def _limited(read: Iterator[Record], settings: Settings) -> Iterator[Record]:
+    limit = settings.import_row_limit
+    for rows, record in enumerate(read, start=1):
+        if rows > limit:
+            raise FileError(record.line, "body", f"an import holds at most {limit} rows")
         yield record
 
 
@@ -313,13 +311,16 @@ def _import_touchpoints(
         zone=ZoneInfo(mapping.timezone) if mapping.timezone else None,
         timestamp_format=mapping.timestamp_format,
     )
-    for batch in _batches(_limited(read, job, settings), settings.import_batch_rows):
+    for batch in _batches(_limited(read, settings), settings.import_batch_rows):
+        job.rows_read += len(batch)
         checked = [(record.line, *check_touch(record, rules)) for record in batch]
         _stage_touches(session, workspace.id, checked)
         if checkpoint is not None:
             checkpoint(job.rows_read)
     _all_or_nothing(session, job)
+    repository.analyze(session)
     job.members_created = _members_for_emails(session, workspace, now)
+    repository.analyze(session)
     staged, distinct, unknown = repository.touch_counts(session)
     repository.store_touches(session, workspace_id=workspace.id, now=now)
     job.duplicates = staged - distinct
@@ -395,7 +396,8 @@ def _import_members(
     now: datetime,
     checkpoint: Checkpoint | None,
 ) -> None:
-    for batch in _batches(_limited(read, job, settings), settings.import_batch_rows):
+    for batch in _batches(_limited(read, settings), settings.import_batch_rows):
+        job.rows_read += len(batch)
         rows: list[tuple[Any, ...]] = []
         rejections: list[tuple[Any, ...]] = []
         for record in batch:

@@ -33,6 +33,7 @@ from app.models.runs import (
     RunOpportunity,
 )
 from app.models.sync import CrmConnection, SyncCursor, SyncJob, SyncRun
+from app.models.webhooks import WebhookDelivery, WebhookSource
 from app.models.workspace import ApiKey, Workspace
 
 __all__ = [
@@ -70,5 +71,7 @@ __all__ = [
     "SyncJob",
     "SyncRun",
     "Touchpoint",
+    "WebhookDelivery",
+    "WebhookSource",
     "Workspace",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,7 +24,7 @@ class WebhookSource(Base):
     kind: Mapped[str] = mapped_column(String(16), doc="discourse, slack, github or generic")
     key: Mapped[str] = mapped_column(String(64), doc="the public path segment of its URL")
     source: Mapped[str] = mapped_column(String(64), doc="the touches' source and identity platform")
-    event_map: Mapped[dict[str, str | None]] = mapped_column(default=dict)
+    event_map: Mapped[dict[str, Any]] = mapped_column(default=dict)
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     previous_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_expires_at: Mapped[datetime | None]

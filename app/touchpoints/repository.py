@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Contact, Lead, Touchpoint
@@ -33,3 +34,21 @@ def crm_person_ids(
 
 def store(session: Session, rows: list[dict[str, Any]]) -> None:
     upsert(session, Touchpoint, rows, key=("workspace_id", "source", "external_id"))
+
+
+def store_earliest(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the touches; one already stored keeps the earlier of its time and the new one
+    (a webinar attendee who joins three times is one attendance, at the first join)."""
+    if not rows:
+        return
+    table = cast(Table, Touchpoint.__table__)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(table)
+    earlier = (func.least if postgres else func.min)(
+        table.c.occurred_at, statement.excluded.occurred_at
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["workspace_id", "source", "external_id"],
+        set_={"occurred_at": earlier, "received_at": statement.excluded.received_at},
+    )
+    session.execute(statement, rows)
