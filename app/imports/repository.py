@@ -57,6 +57,8 @@ member_stage = Table(
     Column("name", String),
     Column("emails", Text),
     Column("properties", Text),
+    Column("user_id", String),
+    Column("handle", String),
     Index("import_member_stage_key", "external_id", "seq"),
     prefixes=["TEMPORARY"],
 )

@@ -57,6 +57,8 @@ class StagedMember:
     name: str | None
     emails: list[str] = field(default_factory=list)
     properties: str = "{}"
+    user_id: str | None = None
+    handle: str | None = None
 
 
 def shown(value: Any) -> str:
@@ -197,8 +199,9 @@ def _external_id(
 
 
 def check_member(
-    record: Record, fields: Fields, *, separator: str
+    record: Record, fields: Fields, *, separator: str, platform: str
 ) -> tuple[StagedMember | None, Problems]:
+    """A member row: its emails, and its user id and handle on the import's source platform."""
     problems: Problems = []
     emails: list[str] = []
     raw_emails = fields.get(record, "email")
@@ -207,12 +210,14 @@ def check_member(
             emails.append(email)
     if len(emails) > 50:
         problems.append(("email", "at most 50 emails per member"))
+    user_id = _bounded(fields.get(record, "user_id"), 128, "user_id", problems)
+    handle = _bounded(fields.get(record, "handle"), 128, "handle", problems)
     raw_id = fields.get(record, "external_id")
     external_id = _bounded(raw_id, 128, "external_id", problems)
     if raw_id is None:
-        if raw_emails is None:
-            problems.append(("external_id", "give external_id or email"))
-        external_id = emails[0] if emails else None
+        if raw_emails is None and fields.get(record, "user_id") is None:
+            problems.append(("external_id", "give external_id, email or user_id"))
+        external_id = f"{platform}:{user_id}" if user_id else emails[0] if emails else None
     name = _bounded(fields.get(record, "name"), 255, "name", problems)
     if problems or external_id is None:
         return None, problems
@@ -223,6 +228,8 @@ def check_member(
             name=name,
             emails=list(dict.fromkeys(emails)),
             properties=json.dumps(record.properties, default=str) if record.properties else "{}",
+            user_id=user_id,
+            handle=handle,
         ),
         problems,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +44,7 @@ from app.imports.schemas import (
     Rejection,
 )
 from app.members import repository as members_repository
-from app.members.schemas import MemberIn
+from app.members.schemas import PLATFORM_PATTERN, MemberIn, PlatformIdentityIn
 from app.members.service import ensure_members_for_emails, upsert_members
 from app.models import ImportJob, ImportSource, Workspace
 
@@ -110,6 +111,12 @@ def resolve_settings(
     partial: bool,
 ) -> ImportSettings:
     """The request's format and mapping, else the ones saved for the source; checked."""
+    if kind == "members" and not re.fullmatch(PLATFORM_PATTERN, source):
+        raise InvalidInput.at(
+            ("query", "source"),
+            "a members import's source is the platform of its user ids: lower-case letters, "
+            "digits, '_', '.', '-', at most 32",
+        )
     saved = repository.import_source(session, workspace_id, kind, source)
     chosen = (
         _parse_mapping(mapping)
@@ -401,7 +408,9 @@ def _import_members(
         rows: list[tuple[Any, ...]] = []
         rejections: list[tuple[Any, ...]] = []
         for record in batch:
-            member, problems = check_member(record, fields, separator=mapping.email_separator)
+            member, problems = check_member(
+                record, fields, separator=mapping.email_separator, platform=job.source
+            )
             if member is None:
                 rejections += [(record.line, field, message) for field, message in problems]
             else:
@@ -418,17 +427,20 @@ def _import_members(
         members = [
             MemberIn(
                 external_id=row.external_id,
+                source=job.source,
                 name=row.name,
                 emails=row.emails.split("\n") if row.emails else [],
+                identities=[
+                    PlatformIdentityIn(platform=job.source, user_id=row.user_id, handle=row.handle)
+                ]
+                if row.user_id
+                else [],
                 properties=json.loads(row.properties),
             )
             for row in staged_rows
         ]
-        known = members_repository.member_ids_by_external_id(
-            session, workspace.id, (m.external_id for m in members)
-        )
-        upsert_members(session, workspace=workspace, members=members, now=now)
-        job.members_created += len(members) - len(known)
+        result = upsert_members(session, workspace=workspace, members=members, now=now)
+        job.members_created += result.created
         job.stored += len(members)
         after = staged_rows[-1].seq
 
@@ -441,6 +453,8 @@ def _member_row(member: StagedMember) -> tuple[Any, ...]:
         member.name,
         "\n".join(member.emails),
         member.properties,
+        member.user_id,
+        member.handle,
     )
 
 

@@ -56,7 +56,7 @@ def effective_map(source: WebhookSource) -> EventMap:
 def describe(source: WebhookSource) -> WebhookSourceOut:
     return WebhookSourceOut(
         id=source.id,
-        kind=source.kind,  # type: ignore[arg-type]
+        kind=source.kind,
         source=source.source,
         url_path=f"/v1/webhooks/{source.key}",
         event_map=effective_map(source),

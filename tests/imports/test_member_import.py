@@ -37,7 +37,7 @@ def test_a_member_row_with_no_id_and_no_email_is_rejected_by_line(api: Api) -> N
     assert response.json()["detail"] == [  # type: ignore[attr-defined]
         {
             "loc": ["body", "line", 2, "external_id"],
-            "msg": "give external_id or email",
+            "msg": "give external_id, email or user_id",
             "type": "value_error",
         },
         {
@@ -54,3 +54,9 @@ def test_members_from_ndjson(api: Api) -> None:
     result = _members(api, body, format="ndjson", mapping='{"properties": "*"}').json()  # type: ignore[attr-defined]
     assert result["stored"] == 1
     assert member_emails(api) == {"m-1": ["ada@example.com"]}
+
+
+def test_a_members_import_source_must_name_a_platform(api: Api) -> None:
+    response = upload(api, "external_id\nm-1\n", path="/v1/members:import", source="Bevy Events")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "source"]

@@ -105,3 +105,26 @@ def test_earlier_touches_count_for_the_person_once_an_email_joins_them(
         ("chat_message", person),
         ("member_joined", person),
     ]
+
+
+def test_a_members_import_naming_the_slack_id_and_an_email_joins_them(
+    api: Api, slack: Source, clock: SettableClock
+) -> None:
+    from tests.imports.helpers import upload
+
+    now = _now(clock)
+    slack.deliver(slack_envelope(slack_message("U0ADA00001", f"{now - 90}.1"), "Ev01", now - 90))
+    before = member_by_identity(api, "user_id", "slack", "U0ADA00001")
+    assert before is not None and member_by_identity(api, "email", "", "ada@example.com") is None
+    response = upload(
+        api,
+        "Slack ID,Handle,Email\nU0ADA00001,ada,ada@example.com\n",
+        path="/v1/members:import",
+        source="slack",
+        mapping='{"columns": {"user_id": "Slack ID", "handle": "Handle", "email": "Email"}}',
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["stored"], response.json()["members_created"]) == (1, 0)
+    person = member_by_identity(api, "email", "", "ada@example.com")
+    assert person == member_by_identity(api, "user_id", "slack", "U0ADA00001")
+    assert [m for _, _, _, m in touches(api)] == [person]
