@@ -12,8 +12,7 @@ import io
 import json
 import zlib
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 GZIP_MAGIC = b"\x1f\x8b"
 ALL_OTHER_COLUMNS = "*"
@@ -30,13 +29,12 @@ class FileError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One row: its first line in the file, the mapped columns' values in the mapping's order
     (``None`` when absent or blank), and the columns copied into ``properties``."""
 
     line: int
-    values: tuple[Any, ...]
+    values: Sequence[Any]
     properties: dict[str, Any]
 
 
@@ -156,7 +154,7 @@ def _ndjson_records(
             raise FileError(line, "body", f"not JSON: {error.msg}") from error
         if not isinstance(document, dict):
             raise FileError(line, "body", "each line must be a JSON object")
-        values = tuple(_lookup(document, name) if name else None for name in columns)
+        values = [_lookup(document, name) if name else None for name in columns]
         if properties == ALL_OTHER_COLUMNS:
             taken = {name.split(".", 1)[0] for name in columns if name}
             extra = {k: v for k, v in document.items() if k not in taken and v is not None}

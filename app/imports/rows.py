@@ -24,8 +24,11 @@ class Fields:
 
     def get(self, record: Record, name: str) -> Any:
         position = self.index.get(name)
-        value = record.values[position] if position is not None else None
-        return self.defaults.get(name) if value is None else value
+        if position is not None:
+            value = record.values[position]
+            if value is not None:
+                return value
+        return self.defaults.get(name)
 
 
 @dataclass(frozen=True)
