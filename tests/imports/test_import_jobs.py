@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app.imports.jobs import import_next
+from app.models import ImportJob
 from tests.conftest import DEFAULT_NOW, Api, SettableClock
-from tests.imports.helpers import factory, member_count, stored_touches, upload
+from tests.imports.helpers import factory, member_count, reading, stored_touches, upload
 
 ROWS = "".join(
     f"t-{i},2025-03-01T12:{i:02d}:00Z,forum_answer,p{i % 3}@example.com\n" for i in range(12)
@@ -101,3 +104,19 @@ def test_another_workspace_cannot_read_an_import(catalog: Api, api: Api) -> None
     _, other_key = new_workspace(catalog.client.app.state.settings)  # type: ignore[attr-defined]
     other = Api(client=catalog.client, workspace_id=0, key=other_key)
     assert other.get(f"/v1/imports/{job['id']}").status_code == 404
+
+
+def test_a_file_of_several_mebibytes_is_accepted_and_queued(catalog: Api) -> None:
+    """Imports have their own size limit (COMMATTR_IMPORT_MAX_BYTES), far above other bodies'."""
+    row = "t-{n},2025-03-01T12:00:00Z,forum_answer,p{n}@example.com\n"
+    body = "external_id,occurred_at,activity_type,member_email\n" + "".join(
+        row.format(n=n) for n in range(60_000)
+    )
+    assert len(body) > 3 * 1024 * 1024
+    response = upload(catalog, body, wait="false")
+    assert response.status_code == 202, response.text
+    assert response.json()["size_bytes"] == len(body)
+    with reading(catalog) as session:  # not for the other tests' workers to run
+        session.execute(
+            update(ImportJob).where(ImportJob.id == response.json()["id"]).values(status="failed")
+        )
