@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import app.models.base
 
 revision: str = "c42534b37220"
-down_revision: str | None = "be77622fdf04"
+down_revision: str | None = "f16c84c46a32"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
