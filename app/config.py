@@ -105,6 +105,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Superseded default runs that are not frozen are deleted after this many days.",
     )
+    markov_max_order: int = Field(
+        default=4, ge=1, le=8, description="Highest Markov order a run may ask for (1-8)."
+    )
+    markov_max_states: int = Field(
+        default=3000,
+        ge=10,
+        le=20_000,
+        description="Most states of an exact Markov fit (each removal solves a dense system).",
+    )
     worker_poll_seconds: float = Field(
         default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
     )

@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import bounds
 from app.catalog.endpoints import router as catalog_router
 from app.clock import Clock, system_clock
 from app.config import Settings
@@ -69,6 +72,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         return JSONResponse(error.body(), status_code=error.status_code)
 
     app.add_exception_handler(Replayed, replayed_response)
+    app.add_exception_handler(RequestValidationError, bounds.validation_error)
+    app.add_exception_handler(StarletteHTTPException, bounds.http_error)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

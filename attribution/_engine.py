@@ -194,7 +194,9 @@ def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
     channels: pl.DataFrame | None = None
     unconverted: tuple[int, ...] = ()
     if spec.name == "markov":
-        markov = fit_markov(prepared, str(params["channel"]), cast(int, params["order"]))
+        markov = fit_markov(
+            prepared, str(params["channel"]), cast(int, params["order"]), spec.max_markov_states
+        )
         channel_values = markov.removal_effect_array
         channels = _channel_frame(
             markov.channels,

@@ -11,13 +11,14 @@ import polars as pl
 from ._channels import won_value
 from ._errors import ModelParameterError
 from ._journeys import PreparedJourneys
+from ._settings import DEFAULT_MAX_MARKOV_STATES
 from ._types import BoolArray, FloatArray, IndexArray, IntArray
 
 START = "(start)"
 CONVERSION = "(conversion)"
 NULL = "(null)"
 STATE_SEPARATOR = ">"
-MAX_STATES = 3000
+MAX_STATES = DEFAULT_MAX_MARKOV_STATES
 _DENSE_CODES = 20_000_000
 
 
@@ -97,7 +98,12 @@ def _absorption(q: FloatArray, r: FloatArray, keep: BoolArray) -> float:
     return float(solution[0])
 
 
-def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int = 1) -> MarkovFit:
+def fit_markov(
+    prepared: PreparedJourneys,
+    channel: str = "category",
+    order: int = 1,
+    max_states: int = MAX_STATES,
+) -> MarkovFit:
     """Fit the chain on the closed opportunities' paths and compute removal effects.
 
     Consecutive repeats of a channel collapse; every transition of every journey counts 1
@@ -119,9 +125,9 @@ def fit_markov(prepared: PreparedJourneys, channel: str = "category", order: int
     c_codes = codes[step].astype(np.int64)
     c_seg = seg[step]
     state, digits, n_states = _state_codes(c_codes, c_seg, n_channels, order)
-    if n_states > MAX_STATES:
+    if n_states > max_states:
         raise ModelParameterError(
-            "order", f"{n_states} Markov states exceed the exact solver's limit of {MAX_STATES}"
+            "order", f"{n_states} Markov states exceed the exact solver's limit of {max_states}"
         )
     # Nodes: 0 start, 1..S states, S+1 conversion, S+2 null.
     size = n_states + 3

@@ -30,6 +30,12 @@ POSITIONS: Final = ("first", "middle", "last")
 
 _SUM_TOLERANCE = 1e-9
 
+MIN_HALF_LIFE_DAYS: Final = 0.001
+MAX_HALF_LIFE_DAYS: Final = 36_500.0
+# Above this order the state space ((channels + 1) ** order) cannot be bounded cheaply in
+# advance; callers usually allow much less (the service: 4).
+MAX_MARKOV_ORDER: Final = 8
+
 MILESTONE_DEFINITIONS: Final[Mapping[str, str]] = {
     "first_touch": "the first touch of the stage window",
     "lead_creation": (
@@ -199,8 +205,11 @@ def resolve_parameters(spec: ModelSpec) -> dict[str, object]:
     }
     if name == "time_decay":
         half_life = _number("half_life_days", given.get("half_life_days", 7.0))
-        if half_life <= 0:
-            raise ModelParameterError("half_life_days", "must be greater than 0")
+        if not MIN_HALF_LIFE_DAYS <= half_life <= MAX_HALF_LIFE_DAYS:
+            raise ModelParameterError(
+                "half_life_days",
+                f"must be between {MIN_HALF_LIFE_DAYS} and {MAX_HALF_LIFE_DAYS:g} days",
+            )
         resolved["half_life_days"] = half_life
     elif name == "position_based":
         resolved.update(_shares(name, given, POSITIONS))
@@ -223,8 +232,8 @@ def resolve_parameters(spec: ModelSpec) -> dict[str, object]:
         order = given.get("order", 1)
         if isinstance(order, bool) or not isinstance(order, int):
             raise ModelParameterError("order", f"must be an integer, got {order!r}")
-        if order < 1:
-            raise ModelParameterError("order", "must be at least 1")
+        if not 1 <= order <= MAX_MARKOV_ORDER:
+            raise ModelParameterError("order", f"must be between 1 and {MAX_MARKOV_ORDER}")
         resolved["order"] = order
         resolved["channel"] = _choice("channel", given.get("channel", "category"), CHANNEL_KINDS)
     elif name == "shapley":

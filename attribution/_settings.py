@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 _MICROSECOND = timedelta(microseconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_MAX_MARKOV_STATES = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,12 @@ class JourneySettings:
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """A model name and its parameters; omitted parameters take their documented defaults."""
+    """A model name and its parameters; omitted parameters take their documented defaults.
+
+    ``max_markov_states`` bounds the exact Markov solver (a dense system per channel): a fit
+    with more states is refused before the system is allocated.
+    """
 
     name: str
     params: Mapping[str, object] = field(default_factory=dict)
+    max_markov_states: int = DEFAULT_MAX_MARKOV_STATES

@@ -10,12 +10,17 @@ from app.deps import ReadKey, SessionDep, WriteKey
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
-KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="Stable key, e.g. forum_answer.")]
+KeyPath = Annotated[
+    str, Path(pattern=KEY_PATTERN, description="Stable key, e.g. forum_summit_2025.")
+]
+ActivityKeyPath = Annotated[
+    str, Path(pattern=KEY_PATTERN, max_length=64, description="Stable key, e.g. forum_answer.")
+]
 
 
 @router.put("/activity-types/{key}", summary="Create or replace an activity type")
 def put_activity_type(
-    key: KeyPath, body: ActivityTypeIn, session: SessionDep, principal: WriteKey
+    key: ActivityKeyPath, body: ActivityTypeIn, session: SessionDep, principal: WriteKey
 ) -> ActivityTypeOut:
     activity_type = service.put_activity_type(
         session, workspace_id=principal.workspace_id, key=key, body=body

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.bounds import Day, Flag, NonNegativeMajorAmount, Text
 from app.models import Category
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
@@ -13,18 +14,20 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 class ActivityTypeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Display name.")
+    name: Text = Field(min_length=1, max_length=200, description="Display name.")
     category: Category = Field(description="SPACES category, or `marketing` (never community).")
-    weight: Decimal = Field(
-        default=Decimal(1), ge=0, description="Relative weight used by the `custom` model."
+    weight: NonNegativeMajorAmount = Field(
+        default=Decimal(1), le=999_999, description="Relative weight used by the `custom` model."
     )
-    is_community: bool | None = Field(
+    is_community: Flag | None = Field(
         default=None,
         description="Whether touches of this type are community touches; "
         "defaults to true for every category but `marketing`.",
     )
-    cost: Decimal | None = Field(
-        default=None, ge=0, description="Cost of one touch in the reporting currency (e.g. 25.00)."
+    cost: NonNegativeMajorAmount | None = Field(
+        default=None,
+        le=999_999_999_999,
+        description="Cost of one touch in the reporting currency (e.g. 25.00).",
     )
 
     @model_validator(mode="after")
@@ -54,11 +57,13 @@ class ActivityTypeOut(BaseModel):
 class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Display name.")
-    cost: Decimal = Field(default=Decimal(0), ge=0, description="Whole cost, e.g. 12000.00.")
+    name: Text = Field(min_length=1, max_length=200, description="Display name.")
+    cost: NonNegativeMajorAmount = Field(
+        default=Decimal(0), description="Whole cost, e.g. 12000.00."
+    )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code of `cost`.")
-    start_date: date | None = Field(default=None, description="First day of the program.")
-    end_date: date | None = Field(default=None, description="Last day of the program.")
+    start_date: Day | None = Field(default=None, description="First day of the program.")
+    end_date: Day | None = Field(default=None, description="Last day of the program.")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ProgramIn:

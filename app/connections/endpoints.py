@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from app.bounds import Id
 from app.connections import repository, service
 from app.connections.schemas import (
     ConnectionCreate,
@@ -43,7 +44,7 @@ def list_connections(
 
 @router.get("/{connection_id}", summary="Read a connection")
 def read_connection(
-    connection_id: int, session: SessionDep, settings: SettingsDep, principal: ReadKey
+    connection_id: Id, session: SessionDep, settings: SettingsDep, principal: ReadKey
 ) -> ConnectionOut:
     connection = service.get_connection(
         session, workspace_id=principal.workspace_id, connection_id=connection_id
@@ -53,7 +54,7 @@ def read_connection(
 
 @router.patch("/{connection_id}", summary="Change a connection")
 def update_connection(
-    connection_id: int,
+    connection_id: Id,
     body: ConnectionUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -72,7 +73,7 @@ def update_connection(
 @router.delete(
     "/{connection_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a connection"
 )
-def delete_connection(connection_id: int, session: SessionDep, principal: AdminKey) -> Response:
+def delete_connection(connection_id: Id, session: SessionDep, principal: AdminKey) -> Response:
     """Its jobs, runs and cursors go with it; the records it synced stay."""
     connection = service.get_connection(
         session, workspace_id=principal.workspace_id, connection_id=connection_id
@@ -83,7 +84,7 @@ def delete_connection(connection_id: int, session: SessionDep, principal: AdminK
 
 @router.post("/{connection_id}/test", summary="Check credentials, objects, fields and API usage")
 def check_connection(
-    connection_id: int, session: SessionDep, settings: SettingsDep, principal: AdminKey
+    connection_id: Id, session: SessionDep, settings: SettingsDep, principal: AdminKey
 ) -> ConnectionTestResult:
     connection = service.get_connection(
         session, workspace_id=principal.workspace_id, connection_id=connection_id
@@ -97,7 +98,7 @@ def check_connection(
     summary="Schedule a sync job",
 )
 def create_sync_job(
-    connection_id: int,
+    connection_id: Id,
     body: SyncJobCreate,
     session: SessionDep,
     clock: ClockDep,
@@ -112,7 +113,7 @@ def create_sync_job(
 
 
 @router.get("/{connection_id}/sync-jobs", summary="List a connection's sync jobs")
-def list_sync_jobs(connection_id: int, session: SessionDep, principal: ReadKey) -> list[SyncJobOut]:
+def list_sync_jobs(connection_id: Id, session: SessionDep, principal: ReadKey) -> list[SyncJobOut]:
     service.get_connection(
         session, workspace_id=principal.workspace_id, connection_id=connection_id
     )
@@ -130,7 +131,7 @@ def list_sync_jobs(connection_id: int, session: SessionDep, principal: ReadKey) 
     summary="Sync every object now",
 )
 def sync_now(
-    connection_id: int,
+    connection_id: Id,
     body: RunNow,
     session: SessionDep,
     clock: ClockDep,

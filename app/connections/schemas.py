@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.bounds import Count, Finite, Text
+
 OBJECTS = (
     "account",
     "contact",
@@ -30,12 +32,16 @@ class SalesforceCredentialsIn(BaseModel):
     domain: Literal["login", "test"] = Field(
         "login", description="login for production, test for a sandbox (password auth)."
     )
-    client_id: str | None = Field(None, description="Connected app consumer key.")
-    client_secret: str | None = Field(None, description="Connected app consumer secret.")
-    refresh_token: str | None = Field(None, description="OAuth refresh token.")
-    username: str | None = Field(None, description="Integration user name.")
-    password: str | None = Field(None, description="Integration user password.")
-    security_token: str | None = Field(None, description="The user's security token.")
+    client_id: Text | None = Field(None, max_length=4096, description="Connected app consumer key.")
+    client_secret: Text | None = Field(
+        None, max_length=4096, description="Connected app consumer secret."
+    )
+    refresh_token: Text | None = Field(None, max_length=4096, description="OAuth refresh token.")
+    username: Text | None = Field(None, max_length=4096, description="Integration user name.")
+    password: Text | None = Field(None, max_length=4096, description="Integration user password.")
+    security_token: Text | None = Field(
+        None, max_length=4096, description="The user's security token."
+    )
     api_version: str = Field("59.0", pattern=r"^\d+\.\d$", description="REST API version.")
     default_currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="Used only when the org's currency is unreadable."
@@ -58,10 +64,14 @@ class HubSpotCredentialsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["hubspot"] = Field(description="hubspot.")
-    access_token: str | None = Field(None, description="Private app access token.")
-    client_id: str | None = Field(None, description="OAuth app client id.")
-    client_secret: str | None = Field(None, description="OAuth app client secret.")
-    refresh_token: str | None = Field(None, description="OAuth refresh token.")
+    access_token: Text | None = Field(
+        None, max_length=4096, description="Private app access token."
+    )
+    client_id: Text | None = Field(None, max_length=4096, description="OAuth app client id.")
+    client_secret: Text | None = Field(
+        None, max_length=4096, description="OAuth app client secret."
+    )
+    refresh_token: Text | None = Field(None, max_length=4096, description="OAuth refresh token.")
     base_url: str = Field("https://api.hubapi.com", description="API base URL.")
     default_currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="Currency of deals that name none."
@@ -83,18 +93,23 @@ Credentials = Annotated[SalesforceCredentialsIn | HubSpotCredentialsIn, Field(di
 class FieldMappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount_field: str | None = Field(
-        None, description="Field holding the amount (default Amount / amount)."
+    amount_field: Text | None = Field(
+        None, max_length=128, description="Field holding the amount (default Amount / amount)."
     )
-    type_map: dict[str, OpportunityType] = Field(
+    type_map: dict[Text, OpportunityType] = Field(
         default_factory=dict,
+        max_length=1000,
         description="CRM opportunity type (Salesforce Type, HubSpot dealtype) -> our type.",
     )
-    extra_fields: dict[str, list[str]] = Field(
-        default_factory=dict, description="Object -> CRM fields stored in `properties`."
+    extra_fields: dict[Text, list[Text]] = Field(
+        default_factory=dict,
+        max_length=len(OBJECTS),
+        description="Object -> CRM fields stored in `properties`.",
     )
-    campaign_activity_type: str = Field(
-        "campaign_response", description="Activity type key given to campaign members."
+    campaign_activity_type: Text = Field(
+        "campaign_response",
+        max_length=64,
+        description="Activity type key given to campaign members.",
     )
 
     @model_validator(mode="after")
@@ -108,18 +123,18 @@ class FieldMappingIn(BaseModel):
 class ConnectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Display name.")
+    name: Text = Field(min_length=1, max_length=200, description="Display name.")
     credentials: Credentials = Field(description="How to authenticate; never returned.")
     field_mapping: FieldMappingIn = Field(
         default_factory=FieldMappingIn, description="Field choices of this CRM."
     )
-    api_budget_share: float = Field(
+    api_budget_share: Finite = Field(
         0.5,
         gt=0,
         le=1,
         description="Stop syncing (resumable) past this share of the daily API limit.",
     )
-    overlap_seconds: int = Field(
+    overlap_seconds: Count = Field(
         300, ge=0, le=86_400, description="Re-read this much before the cursor, for late writes."
     )
 
@@ -127,11 +142,11 @@ class ConnectionCreate(BaseModel):
 class ConnectionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200, description="Display name.")
+    name: Text | None = Field(None, min_length=1, max_length=200, description="Display name.")
     credentials: Credentials | None = Field(None, description="Replace the credentials.")
     field_mapping: FieldMappingIn | None = Field(None, description="Replace the field mapping.")
-    api_budget_share: float | None = Field(None, gt=0, le=1, description="Daily API share.")
-    overlap_seconds: int | None = Field(None, ge=0, le=86_400, description="Cursor overlap.")
+    api_budget_share: Finite | None = Field(None, gt=0, le=1, description="Daily API share.")
+    overlap_seconds: Count | None = Field(None, ge=0, le=86_400, description="Cursor overlap.")
 
 
 class ConnectionOut(BaseModel):
@@ -142,8 +157,8 @@ class ConnectionOut(BaseModel):
         description="Which credential fields are set (their values are never returned)."
     )
     field_mapping: FieldMappingIn = Field(description="Field choices of this CRM.")
-    api_budget_share: float = Field(description="Daily API share a sync may use.")
-    overlap_seconds: int = Field(description="Cursor overlap in seconds.")
+    api_budget_share: Finite = Field(description="Daily API share a sync may use.")
+    overlap_seconds: Count = Field(description="Cursor overlap in seconds.")
     syncing_run_id: int | None = Field(description="The sync run holding the connection, if any.")
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="When it last changed.")

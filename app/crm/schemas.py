@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.bounds import (
+    Count,
+    Day,
+    Flag,
+    Instant,
+    MajorAmount,
+    NonNegativeMajorAmount,
+    Properties,
+    Text,
+)
 
 OpportunityType = Literal["new_business", "expansion", "renewal", "other"]
 ExternalId = Field(min_length=1, max_length=64, description="The record's id in the CRM.")
@@ -17,54 +26,58 @@ class _Record(BaseModel):
 
 
 class AccountIn(_Record):
-    external_id: str = ExternalId
-    name: str = Field(min_length=1, max_length=255, description="Account name.")
-    domain: str | None = Field(None, max_length=255, description="Website or email domain.")
-    employees: int | None = Field(None, ge=0, description="Number of employees.")
-    annual_revenue: Decimal | None = Field(None, ge=0, description="Annual revenue, major units.")
-    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+    external_id: Text = ExternalId
+    name: Text = Field(min_length=1, max_length=255, description="Account name.")
+    domain: Text | None = Field(None, max_length=255, description="Website or email domain.")
+    employees: Count | None = Field(None, ge=0, le=2**31 - 1, description="Number of employees.")
+    annual_revenue: NonNegativeMajorAmount | None = Field(
+        None, description="Annual revenue, major units."
+    )
+    properties: Properties = Field(default_factory=dict, description="Extra CRM fields.")
 
 
 class ContactIn(_Record):
-    external_id: str = ExternalId
-    account: str | None = Field(None, description="external_id of the contact's account.")
-    name: str | None = Field(None, max_length=255, description="Full name.")
-    email: str | None = Field(None, max_length=320, description="Email address.")
-    created_at: AwareDatetime = Field(description="When the CRM record was created.")
-    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+    external_id: Text = ExternalId
+    account: Text | None = Field(
+        None, max_length=128, description="external_id of the contact's account."
+    )
+    name: Text | None = Field(None, max_length=255, description="Full name.")
+    email: Text | None = Field(None, max_length=320, description="Email address.")
+    created_at: Instant = Field(description="When the CRM record was created.")
+    properties: Properties = Field(default_factory=dict, description="Extra CRM fields.")
 
 
 class LeadIn(_Record):
-    external_id: str = ExternalId
-    name: str | None = Field(None, max_length=255, description="Full name.")
-    company: str | None = Field(None, max_length=255, description="Company as typed on the lead.")
-    email: str | None = Field(None, max_length=320, description="Email address.")
-    created_at: AwareDatetime = Field(description="When the lead was created.")
-    converted_contact: str | None = Field(
-        None, description="external_id of the contact this lead was converted into."
+    external_id: Text = ExternalId
+    name: Text | None = Field(None, max_length=255, description="Full name.")
+    company: Text | None = Field(None, max_length=255, description="Company as typed on the lead.")
+    email: Text | None = Field(None, max_length=320, description="Email address.")
+    created_at: Instant = Field(description="When the lead was created.")
+    converted_contact: Text | None = Field(
+        None, max_length=64, description="external_id of the contact this lead was converted into."
     )
-    converted_at: AwareDatetime | None = Field(None, description="When it was converted.")
-    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+    converted_at: Instant | None = Field(None, description="When it was converted.")
+    properties: Properties = Field(default_factory=dict, description="Extra CRM fields.")
 
 
 class OpportunityIn(_Record):
-    external_id: str = ExternalId
-    name: str | None = Field(None, max_length=255, description="Opportunity name.")
-    account: str | None = Field(None, description="external_id of its account.")
+    external_id: Text = ExternalId
+    name: Text | None = Field(None, max_length=255, description="Opportunity name.")
+    account: Text | None = Field(None, max_length=128, description="external_id of its account.")
     type: OpportunityType = Field("other", description="new_business, expansion, renewal, other.")
-    stage_name: str | None = Field(None, max_length=100, description="CRM stage label.")
-    pipeline: str | None = Field(None, max_length=100, description="CRM pipeline label.")
-    is_closed: bool = Field(description="Closed (won or lost).")
-    is_won: bool = Field(description="Closed won.")
-    amount: Decimal | None = Field(
+    stage_name: Text | None = Field(None, max_length=100, description="CRM stage label.")
+    pipeline: Text | None = Field(None, max_length=100, description="CRM pipeline label.")
+    is_closed: Flag = Field(description="Closed (won or lost).")
+    is_won: Flag = Field(description="Closed won.")
+    amount: MajorAmount | None = Field(
         None, description="Amount in major units of `currency` (e.g. 10000.01); null if unknown."
     )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the amount.")
-    created_at: AwareDatetime = Field(description="When the opportunity was created.")
-    close_date: date | None = Field(
+    created_at: Instant = Field(description="When the opportunity was created.")
+    close_date: Day | None = Field(
         None, description="CRM close date (a local date: the close is the end of that day)."
     )
-    properties: dict[str, Any] = Field(default_factory=dict, description="Extra CRM fields.")
+    properties: Properties = Field(default_factory=dict, description="Extra CRM fields.")
 
     @model_validator(mode="after")
     def _won_is_closed(self) -> OpportunityIn:
@@ -76,23 +89,31 @@ class OpportunityIn(_Record):
 
 
 class ContactRoleIn(_Record):
-    external_id: str = ExternalId
-    opportunity: str = Field(description="external_id of the opportunity.")
-    contact: str = Field(description="external_id of the contact.")
-    role: str | None = Field(None, max_length=100, description="Role label, e.g. Decision Maker.")
-    is_primary: bool = Field(False, description="The primary contact of the opportunity.")
+    external_id: Text = ExternalId
+    opportunity: Text = Field(max_length=64, description="external_id of the opportunity.")
+    contact: Text = Field(max_length=64, description="external_id of the contact.")
+    role: Text | None = Field(None, max_length=100, description="Role label, e.g. Decision Maker.")
+    is_primary: Flag = Field(False, description="The primary contact of the opportunity.")
 
 
 class CampaignMemberIn(_Record):
-    external_id: str = ExternalId
-    activity_type: str = Field(
-        description="Key of a marketing activity type, e.g. webinar_attended."
+    external_id: Text = ExternalId
+    activity_type: Text = Field(
+        max_length=64, description="Key of a marketing activity type, e.g. webinar_attended."
     )
-    occurred_at: AwareDatetime = Field(description="When the person responded or attended.")
-    contact: str | None = Field(None, description="external_id of the contact (or give `lead`).")
-    lead: str | None = Field(None, description="external_id of the lead (or give `contact`).")
-    campaign: str | None = Field(None, description="Campaign name or id, kept in properties.")
-    program: str | None = Field(None, description="Key of the program it belongs to.")
+    occurred_at: Instant = Field(description="When the person responded or attended.")
+    contact: Text | None = Field(
+        None, max_length=128, description="external_id of the contact (or give `lead`)."
+    )
+    lead: Text | None = Field(
+        None, max_length=128, description="external_id of the lead (or give `contact`)."
+    )
+    campaign: Text | None = Field(
+        None, max_length=128, description="Campaign name or id, kept in properties."
+    )
+    program: Text | None = Field(
+        None, max_length=128, description="Key of the program it belongs to."
+    )
 
     @model_validator(mode="after")
     def _one_person(self) -> CampaignMemberIn:
@@ -104,9 +125,11 @@ class CampaignMemberIn(_Record):
 class ExchangeRateIn(_Record):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code converted from.")
     to: str = Field(pattern=r"^[A-Z]{3}$", description="Must be the reporting currency.")
-    rate: Decimal = Field(gt=0, description="Units of `to` for one unit of `currency`.")
-    valid_from: date = Field(description="First date the rate applies (inclusive).")
-    valid_to: date = Field(description="Last date the rate applies (inclusive).")
+    rate: NonNegativeMajorAmount = Field(
+        gt=0, lt=10**12, description="Units of `to` for one unit of `currency`."
+    )
+    valid_from: Day = Field(description="First date the rate applies (inclusive).")
+    valid_to: Day = Field(description="Last date the rate applies (inclusive).")
 
     @model_validator(mode="after")
     def _range(self) -> ExchangeRateIn:
@@ -116,7 +139,7 @@ class ExchangeRateIn(_Record):
 
 
 class CrmImport(_Record):
-    source: str = Field(
+    source: Text = Field(
         "import",
         min_length=1,
         max_length=32,

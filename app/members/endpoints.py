@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
+from app.bounds import Cursor, Id, Text
 from app.deps import ClockDep, ReadKey, SessionDep, WriteKey
 from app.idempotency.dependencies import IdempotencyDep
 from app.members import links, service
@@ -20,6 +21,8 @@ from app.models import LinkMethod
 from app.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/v1", tags=["members"])
+
+MemberId = Annotated[Text, Path(max_length=128, description="The member's id.")]
 
 
 @router.post("/members:batch", summary="Create or update up to 10,000 members")
@@ -55,16 +58,16 @@ def list_members(
         Query(description="Only members linked to something (matched) or to nothing."),
     ] = None,
     account: Annotated[
-        str | None,
+        Text | None,
         Query(description="Only members of this account (CRM id): linked to it or its contacts."),
     ] = None,
     source: Annotated[
-        str | None, Query(max_length=64, description="Only members from this platform.")
+        Text | None, Query(max_length=64, description="Only members from this platform.")
     ] = None,
     method: Annotated[
         LinkMethod | None, Query(description="Only members with a link found this way.")
     ] = None,
-    cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")] = 0,
+    cursor: Annotated[Cursor, Query(description="`next_cursor` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most members per page.")] = 100,
 ) -> MemberPage:
     return service.list_members(
@@ -80,7 +83,7 @@ def list_members(
 
 
 @router.get("/members/{external_id}", summary="Read a member with its identities and links")
-def read_member(external_id: str, session: SessionDep, principal: ReadKey) -> MemberOut:
+def read_member(external_id: MemberId, session: SessionDep, principal: ReadKey) -> MemberOut:
     """A merged record's id reads the member it was merged into."""
     workspace = get_workspace(session, principal.workspace_id)
     return service.describe_member(session, workspace=workspace, external_id=external_id)
@@ -89,7 +92,9 @@ def read_member(external_id: str, session: SessionDep, principal: ReadKey) -> Me
 @router.post(
     "/members/{external_id}/links", status_code=201, summary="Link a member to a CRM record"
 )
-def add_link(external_id: str, body: LinkIn, session: SessionDep, principal: WriteKey) -> MemberOut:
+def add_link(
+    external_id: MemberId, body: LinkIn, session: SessionDep, principal: WriteKey
+) -> MemberOut:
     """A manual link wins over automatic ones: while a member has one, resolution makes no other
     link for it. It survives every later resolution."""
     workspace = get_workspace(session, principal.workspace_id)
@@ -107,7 +112,7 @@ def add_link(external_id: str, body: LinkIn, session: SessionDep, principal: Wri
 
 @router.delete("/members/{external_id}/links/{link_id}", summary="Remove a member's link")
 def remove_link(
-    external_id: str, link_id: int, session: SessionDep, clock: ClockDep, principal: WriteKey
+    external_id: MemberId, link_id: Id, session: SessionDep, clock: ClockDep, principal: WriteKey
 ) -> MemberOut:
     """Manual or automatic: resolution never makes that link again for this member."""
     workspace = get_workspace(session, principal.workspace_id)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.bounds import Properties, Text
 
 PLATFORM_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{0,31}$"
 
@@ -13,10 +15,10 @@ class PlatformIdentityIn(BaseModel):
     platform: str = Field(
         pattern=PLATFORM_PATTERN, description="The platform: slack, github, discourse..."
     )
-    user_id: str = Field(
+    user_id: Text = Field(
         min_length=1, max_length=128, description="The user's id on that platform (U024BE7LH)."
     )
-    handle: str | None = Field(
+    handle: Text | None = Field(
         None, min_length=1, max_length=128, description="The user's handle there (octocat)."
     )
 
@@ -24,14 +26,14 @@ class PlatformIdentityIn(BaseModel):
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str = Field(
+    external_id: Text = Field(
         min_length=1, max_length=128, description="The member's id in the community platform."
     )
     source: str | None = Field(
         None, pattern=PLATFORM_PATTERN, description="The platform the record comes from."
     )
-    name: str | None = Field(None, max_length=255, description="Display name.")
-    emails: list[str] = Field(
+    name: Text | None = Field(None, max_length=255, description="Display name.")
+    emails: list[Annotated[Text, Field(max_length=320)]] = Field(
         default_factory=list,
         max_length=50,
         description="Every email address the member uses; blank ones are ignored when the member "
@@ -40,7 +42,7 @@ class MemberIn(BaseModel):
     identities: list[PlatformIdentityIn] = Field(
         default_factory=list, max_length=20, description="User ids and handles on platforms."
     )
-    properties: dict[str, Any] = Field(default_factory=dict, description="Free attributes.")
+    properties: Properties = Field(default_factory=dict, description="Free attributes.")
 
 
 class MemberBatch(BaseModel):
@@ -134,10 +136,10 @@ class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target: Literal["contact", "lead", "account"] = Field(description="What to link to.")
-    external_id: str = Field(
+    external_id: Text = Field(
         min_length=1, max_length=64, description="The CRM record's external_id."
     )
-    source: str | None = Field(
+    source: Text | None = Field(
         None,
         max_length=32,
         description="The record's CRM source, needed only when two sources share the id.",
@@ -147,7 +149,7 @@ class LinkIn(BaseModel):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into: str = Field(min_length=1, max_length=128, description="The member that remains.")
-    members: list[str] = Field(
+    into: Text = Field(min_length=1, max_length=128, description="The member that remains.")
+    members: list[Annotated[Text, Field(max_length=128)]] = Field(
         min_length=1, max_length=100, description="external_ids of the members merged into it."
     )

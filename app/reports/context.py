@@ -7,19 +7,21 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from app.bounds import Id
 from app.deps import ReadKey, SessionDep
 from app.models import AttributionRun, Workspace
 from app.reports import service
 from app.reports.filters import FilterParams, ReportFilters, filter_params
 
 RunParam = Annotated[
-    int | None, Query(description="Attribution run id; default: the run of `model` (see README).")
+    Id | None, Query(description="Attribution run id; default: the run of `model` (see README).")
 ]
 ModelParam = Annotated[
     str | None,
     Query(
+        max_length=32,
         description="Model to read: its frozen run covering the period, else its latest default "
-        "run, else its latest run (default linear)."
+        "run, else its latest run (default linear).",
     ),
 ]
 

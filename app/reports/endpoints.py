@@ -4,11 +4,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.bounds import Cursor, Id
 from app.deps import ReadKey, SessionDep
 from app.reports import service
 from app.reports.context import ModelParam, Report, RunParam
 from app.reports.filters import FilterParams, Stage, filter_params
-from app.reports.periods import Interval
+from app.reports.periods import Interval, check_bucket_count
 from app.reports.rendering import FormatParam, header_columns, respond
 from app.reports.schemas import (
     AccountBreakdown,
@@ -136,6 +137,7 @@ def timeseries(
     output: FormatParam = None,
 ) -> Response:
     workspace, chosen, filters = context.workspace, context.run, context.filters
+    check_bucket_count(filters.period_from, filters.period_to, interval)
     report = service.timeseries(
         session, workspace=workspace, run=chosen, filters=filters, interval=interval
     )
@@ -159,7 +161,7 @@ def opportunities(
     basis: Annotated[
         Stage, Query(description="pipeline: created in the period; revenue: won and closed in it.")
     ] = "pipeline",
-    cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")] = 0,
+    cursor: Annotated[Cursor, Query(description="`next_cursor` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000, description="Most items per page.")] = 500,
     output: FormatParam = None,
 ) -> Response:
@@ -190,7 +192,7 @@ def opportunities(
     summary="An opportunity's touches in order, with each one's credit, per stage",
 )
 def journey(
-    opportunity_id: int,
+    opportunity_id: Id,
     session: SessionDep,
     principal: ReadKey,
     run: RunParam = None,

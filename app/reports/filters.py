@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from sqlalchemy import ColumnElement, and_, or_, true
 
+from app.bounds import Day, NonNegativeMajorAmount, Text
+from app.exceptions import InvalidInput
 from app.models import RunOpportunity as RO
 
 Stage = Literal["pipeline", "revenue"]
@@ -73,30 +75,38 @@ class FilterParams:
 
 
 def filter_params(
-    period_from: Annotated[date, Query(alias="from", description="First local date, inclusive.")],
-    period_to: Annotated[date, Query(alias="to", description="Last local date, inclusive.")],
+    period_from: Annotated[
+        Day, Query(alias="from", description="First local date, inclusive (1900-2200).")
+    ],
+    period_to: Annotated[
+        Day, Query(alias="to", description="Last local date, inclusive (1900-2200).")
+    ],
     opportunity_type: Annotated[
         list[Literal["new_business", "expansion", "renewal", "other"]] | None,
         Query(alias="type", description="Only these opportunity types (repeatable)."),
     ] = None,
     pipeline: Annotated[
-        list[str] | None, Query(description="Only these CRM pipelines (repeatable).")
+        list[Text] | None,
+        Query(max_length=100, description="Only these CRM pipelines (repeatable)."),
     ] = None,
     stage: Annotated[
-        list[str] | None, Query(description="Only these CRM stages (repeatable).")
+        list[Text] | None,
+        Query(max_length=100, description="Only these CRM stages (repeatable)."),
     ] = None,
     account: Annotated[
-        str | None, Query(description="Only this account (its CRM external_id).")
+        Text | None, Query(max_length=64, description="Only this account (its CRM external_id).")
     ] = None,
     amount_min: Annotated[
-        Decimal | None,
-        Query(ge=0, description="Smallest amount, in the reporting currency (e.g. 10000)."),
+        NonNegativeMajorAmount | None,
+        Query(description="Smallest amount, in the reporting currency (e.g. 10000)."),
     ] = None,
     amount_max: Annotated[
-        Decimal | None,
-        Query(ge=0, description="Largest amount, in the reporting currency."),
+        NonNegativeMajorAmount | None,
+        Query(description="Largest amount, in the reporting currency."),
     ] = None,
 ) -> FilterParams:
+    if amount_min is not None and amount_max is not None and amount_min > amount_max:
+        raise InvalidInput.at(("query", "amount_min"), "must not be greater than amount_max")
     return FilterParams(
         period_from=period_from,
         period_to=period_to,

@@ -7,7 +7,12 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Literal
 
+from app.exceptions import InvalidInput
+
 Interval = Literal["week", "month", "fiscal_quarter"]
+MAX_BUCKETS = 1200
+"""A timeseries has at most this many rows (100 years of months, 23 of weeks): the cost of a
+report is bounded before any work."""
 
 
 def _add_months(day: date, months: int) -> date:
@@ -43,3 +48,18 @@ def buckets(
         bucket = bucket_of(day, interval, fiscal_start_month)
         yield bucket
         day = bucket[2] + timedelta(days=1)
+
+
+def check_bucket_count(first: date, last: date, interval: Interval) -> None:
+    """A 422 naming ``interval`` when the period may hold more than MAX_BUCKETS buckets."""
+    if interval == "week":
+        count = (last - first).days // 7 + 2
+    else:
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
+        count = months if interval == "month" else months // 3 + 2
+    if count > MAX_BUCKETS:
+        raise InvalidInput.at(
+            ("query", "interval"),
+            f"a {interval} timeseries has at most {MAX_BUCKETS} buckets: "
+            "shorten the period or choose a longer interval",
+        )

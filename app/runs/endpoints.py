@@ -4,8 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from app.bounds import Cursor, Id
 from app.deps import AdminKey, ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
 from app.runs import defaults, diff, freeze, repository, service
+from app.runs.limits import check_run_request
 from app.runs.schemas import (
     CreditPage,
     DefaultRuns,
@@ -38,6 +40,7 @@ def create_run(
     ] = True,
 ) -> RunOut:
     """Computes both stages (pipeline and revenue) and stores the credits and a snapshot."""
+    check_run_request(body, settings, ("body",))
     workspace = get_workspace(session, principal.workspace_id)
     if wait:
         run = service.run_attribution(
@@ -62,19 +65,23 @@ def list_runs(
 
 
 @router.get("/{run_id}", summary="Read one attribution run")
-def read_run(run_id: int, session: SessionDep, principal: ReadKey) -> RunOut:
+def read_run(run_id: Id, session: SessionDep, principal: ReadKey) -> RunOut:
     return RunOut.model_validate(
         service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     )
 
 
-Cursor = Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")]
+CursorParam = Annotated[Cursor, Query(description="`next_cursor` of the previous page.")]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Most items per page.")]
 
 
 @router.get("/{run_id}/credits", summary="List a run's credits, page by page")
 def list_credits(
-    run_id: int, session: SessionDep, principal: ReadKey, cursor: Cursor = 0, limit: Limit = 1000
+    run_id: Id,
+    session: SessionDep,
+    principal: ReadKey,
+    cursor: CursorParam = 0,
+    limit: Limit = 1000,
 ) -> CreditPage:
     run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     return service.credits(session, run=run, cursor=cursor, limit=limit)
@@ -82,7 +89,11 @@ def list_credits(
 
 @router.get("/{run_id}/opportunities", summary="List the opportunities a run saw, with its flags")
 def list_run_opportunities(
-    run_id: int, session: SessionDep, principal: ReadKey, cursor: Cursor = 0, limit: Limit = 1000
+    run_id: Id,
+    session: SessionDep,
+    principal: ReadKey,
+    cursor: CursorParam = 0,
+    limit: Limit = 1000,
 ) -> RunOpportunityPage:
     run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     return service.snapshot(session, run=run, cursor=cursor, limit=limit)
@@ -90,7 +101,7 @@ def list_run_opportunities(
 
 @router.post("/{run_id}/freeze", summary="Make a run the figure of record for a period")
 def freeze_run(
-    run_id: int, body: FreezeRequest, session: SessionDep, clock: ClockDep, principal: AdminKey
+    run_id: Id, body: FreezeRequest, session: SessionDep, clock: ClockDep, principal: AdminKey
 ) -> RunOut:
     """Reports asked for its model over a period inside this one read this run from now on."""
     run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
@@ -98,7 +109,7 @@ def freeze_run(
 
 
 @router.delete("/{run_id}/freeze", summary="Stop a run being the figure of record")
-def unfreeze_run(run_id: int, session: SessionDep, principal: AdminKey) -> RunOut:
+def unfreeze_run(run_id: Id, session: SessionDep, principal: AdminKey) -> RunOut:
     run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     return RunOut.model_validate(freeze.unfreeze(session, run=run))
 
@@ -106,7 +117,7 @@ def unfreeze_run(run_id: int, session: SessionDep, principal: AdminKey) -> RunOu
 @router.get(
     "/{run_a}/diff/{run_b}", summary="Opportunities whose credit changed between two runs, and why"
 )
-def diff_runs(run_a: int, run_b: int, session: SessionDep, principal: ReadKey) -> RunDiff:
+def diff_runs(run_a: Id, run_b: Id, session: SessionDep, principal: ReadKey) -> RunDiff:
     earlier = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_a)
     later = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_b)
     return diff.diff(session, earlier=earlier, later=later)
@@ -122,10 +133,16 @@ def read_default_runs(session: SessionDep, principal: ReadKey) -> DefaultRuns:
 
 @defaults_router.put("", summary="Set the runs refreshed after every sync")
 def set_default_runs(
-    body: DefaultRuns, session: SessionDep, clock: ClockDep, principal: AdminKey
+    body: DefaultRuns,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: AdminKey,
 ) -> DefaultRuns:
     """Each is queued for the worker after a sync that changed records, and supersedes the older
     run of the same request (kept while frozen, pruned after the retention otherwise)."""
+    for index, run in enumerate(body.runs):
+        check_run_request(run, settings, ("body", "runs", index))
     return DefaultRuns(
         runs=defaults.set_defaults(
             session, workspace_id=principal.workspace_id, runs=body.runs, now=clock()

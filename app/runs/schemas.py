@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.bounds import Count, Day, Flag, Properties, Text
 from attribution import MODEL_NAMES
 
 Scope = Literal["contact_roles", "account", "contact_roles_then_account"]
@@ -13,17 +14,17 @@ Scope = Literal["contact_roles", "account", "contact_roles_then_account"]
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str = Field(description="Attribution model: " + ", ".join(MODEL_NAMES) + ".")
-    parameters: dict[str, Any] = Field(
+    model: Text = Field(max_length=32, description="Attribution model: " + ", ".join(MODEL_NAMES) + ".")
+    parameters: Properties = Field(
         default_factory=dict,
         description='Model parameters, e.g. {"half_life_days": 7} for time_decay; '
         "the run stores every parameter it used, defaults included.",
     )
-    lookback_days: int | None = Field(
+    lookback_days: Count | None = Field(
         None, ge=1, le=3650, description="Influence window; default: the workspace's."
     )
     scope: Scope | None = Field(None, description="Whose touches count; default: the workspace's.")
-    exclude_staff: bool = Field(True, description="Leave out touches of staff members.")
+    exclude_staff: Flag = Field(True, description="Leave out touches of staff members.")
 
     @field_validator("model")
     @classmethod
@@ -102,13 +103,13 @@ class RunOpportunityPage(BaseModel):
 class FreezeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    period_from: date = Field(
+    period_from: Day = Field(
         alias="from", description="First local date it is the figure of record for."
     )
-    period_to: date = Field(
+    period_to: Day = Field(
         alias="to", description="Last local date it is the figure of record for."
     )
-    note: str | None = Field(None, max_length=500, description="Why, e.g. 'Q3 board deck'.")
+    note: Text | None = Field(None, max_length=500, description="Why, e.g. 'Q3 board deck'.")
 
 
 class DefaultRuns(BaseModel):

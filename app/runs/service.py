@@ -88,7 +88,14 @@ def execute_run(
             _engine_opportunities(snapshot, lead_times),
             journey_settings,
         )
-        result = attribute(prepared, ModelSpec(name=request.model, params=parameters))
+        result = attribute(
+            prepared,
+            ModelSpec(
+                name=request.model,
+                params=parameters,
+                max_markov_states=settings.markov_max_states,
+            ),
+        )
     except ModelParameterError as error:
         raise InvalidInput.at(("body", "parameters", error.field), error.message) from error
     except InputFrameError as error:

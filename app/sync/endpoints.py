@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from app.bounds import Id
 from app.deps import AdminKey, ClockDep, ReadKey, SessionDep
 from app.models import CrmConnection
 from app.sync import jobs
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["sync"])
 
 
 @router.get("/sync-jobs/{job_id}", summary="Read a sync job")
-def read_sync_job(job_id: int, session: SessionDep, principal: ReadKey) -> SyncJobOut:
+def read_sync_job(job_id: Id, session: SessionDep, principal: ReadKey) -> SyncJobOut:
     return SyncJobOut.model_validate(
         jobs.get_job(session, workspace_id=principal.workspace_id, job_id=job_id)
     )
@@ -21,7 +22,7 @@ def read_sync_job(job_id: int, session: SessionDep, principal: ReadKey) -> SyncJ
 
 @router.patch("/sync-jobs/{job_id}", summary="Change a sync job's objects, schedule or state")
 def update_sync_job(
-    job_id: int, body: SyncJobUpdate, session: SessionDep, clock: ClockDep, principal: AdminKey
+    job_id: Id, body: SyncJobUpdate, session: SessionDep, clock: ClockDep, principal: AdminKey
 ) -> SyncJobOut:
     job = jobs.get_job(session, workspace_id=principal.workspace_id, job_id=job_id)
     return SyncJobOut.model_validate(jobs.update_job(session, job=job, body=body, now=clock()))
@@ -30,7 +31,7 @@ def update_sync_job(
 @router.delete(
     "/sync-jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a sync job"
 )
-def delete_sync_job(job_id: int, session: SessionDep, principal: AdminKey) -> Response:
+def delete_sync_job(job_id: Id, session: SessionDep, principal: AdminKey) -> Response:
     session.delete(jobs.get_job(session, workspace_id=principal.workspace_id, job_id=job_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -41,7 +42,7 @@ def delete_sync_job(job_id: int, session: SessionDep, principal: AdminKey) -> Re
     summary="Run a sync job now (optionally as a full resync)",
 )
 def run_sync_job(
-    job_id: int, body: RunNow, session: SessionDep, clock: ClockDep, principal: AdminKey
+    job_id: Id, body: RunNow, session: SessionDep, clock: ClockDep, principal: AdminKey
 ) -> SyncRunOut:
     job = jobs.get_job(session, workspace_id=principal.workspace_id, job_id=job_id)
     connection = session.get_one(CrmConnection, job.connection_id)
@@ -55,7 +56,7 @@ def run_sync_job(
 def list_sync_runs(
     session: SessionDep,
     principal: ReadKey,
-    connection_id: Annotated[int | None, Query(description="Only this connection's runs.")] = None,
+    connection_id: Annotated[Id | None, Query(description="Only this connection's runs.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Most runs returned.")] = 50,
 ) -> list[SyncRunOut]:
     return [
@@ -67,7 +68,7 @@ def list_sync_runs(
 
 
 @router.get("/sync-runs/{run_id}", summary="Read a sync run: status, timings, counts, cursors")
-def read_sync_run(run_id: int, session: SessionDep, principal: ReadKey) -> SyncRunOut:
+def read_sync_run(run_id: Id, session: SessionDep, principal: ReadKey) -> SyncRunOut:
     return SyncRunOut.model_validate(
         jobs.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     )

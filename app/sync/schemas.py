@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.bounds import Count, Flag, Text
 from app.connections.schemas import OBJECTS
 from app.sync.schedule import check_cron, check_time_zone
 
@@ -19,15 +20,22 @@ def _check_objects(value: list[str]) -> list[str]:
 class SyncJobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    objects: list[str] = Field(
-        default_factory=lambda: list(OBJECTS), description="What to sync: " + ", ".join(OBJECTS)
+    objects: list[Text] = Field(
+        default_factory=lambda: list(OBJECTS),
+        max_length=len(OBJECTS),
+        description="What to sync: " + ", ".join(OBJECTS),
     )
-    cron: str = Field(description="When, as a 5-field cron expression, e.g. '0 * * * *'.")
-    time_zone: str = Field("UTC", description="IANA time zone the cron expression is read in.")
-    enabled: bool = Field(True, description="Whether the schedule runs.")
-    reconcile_every: int = Field(
+    cron: Text = Field(
+        max_length=200, description="When, as a 5-field cron expression, e.g. '0 * * * *'."
+    )
+    time_zone: Text = Field(
+        "UTC", max_length=64, description="IANA time zone the cron expression is read in."
+    )
+    enabled: Flag = Field(True, description="Whether the schedule runs.")
+    reconcile_every: Count = Field(
         24,
         ge=1,
+        le=100_000,
         description="Also compare junction rows' ids in full every N runs (Salesforce junction "
         "rows are compared at least hourly and HubSpot associations on every run regardless).",
     )
@@ -40,11 +48,15 @@ class SyncJobCreate(BaseModel):
 class SyncJobUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    objects: list[str] | None = Field(None, description="What to sync.")
-    cron: str | None = Field(None, description="5-field cron expression.")
-    time_zone: str | None = Field(None, description="IANA time zone of the cron expression.")
-    enabled: bool | None = Field(None, description="Whether the schedule runs.")
-    reconcile_every: int | None = Field(None, ge=1, description="Full id comparison every N runs.")
+    objects: list[Text] | None = Field(None, max_length=len(OBJECTS), description="What to sync.")
+    cron: Text | None = Field(None, max_length=200, description="5-field cron expression.")
+    time_zone: Text | None = Field(
+        None, max_length=64, description="IANA time zone of the cron expression."
+    )
+    enabled: Flag | None = Field(None, description="Whether the schedule runs.")
+    reconcile_every: Count | None = Field(
+        None, ge=1, le=100_000, description="Full id comparison every N runs."
+    )
 
     @field_validator("objects")
     @classmethod
@@ -68,7 +80,7 @@ class SyncJobOut(BaseModel):
     id: int = Field(description="Job id.")
     connection_id: int = Field(description="The connection it syncs.")
     objects: list[str] = Field(description="What it syncs.")
-    cron: str = Field(description="5-field cron expression.")
+    cron: Text = Field(max_length=200, description="5-field cron expression.")
     time_zone: str = Field(description="IANA time zone of the cron expression.")
     enabled: bool = Field(description="Whether the schedule runs.")
     reconcile_every: int = Field(description="Full id comparison every N runs.")
@@ -78,7 +90,7 @@ class SyncJobOut(BaseModel):
 class RunNow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full_resync: bool = Field(
+    full_resync: Flag = Field(
         False, description="Forget the cursors and read everything (deletes reconciled)."
     )
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.bounds import Instant, Properties, Text
 
 
 class PersonRef(BaseModel):
@@ -11,32 +13,40 @@ class PersonRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["contact", "lead"] = Field(description="contact or lead.")
-    external_id: str = Field(min_length=1, description="The record's id in the CRM.")
-    source: str | None = Field(
-        None, description="The CRM source of the record; default: the touchpoint's own source."
+    external_id: Text = Field(
+        min_length=1, max_length=64, description="The record's id in the CRM."
+    )
+    source: Text | None = Field(
+        None,
+        max_length=32,
+        description="The CRM source of the record; default: the touchpoint's own source.",
     )
 
 
 class TouchpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(
+    source: Text = Field(
         min_length=1, max_length=64, description="System the touch comes from (discourse, bevy)."
     )
-    external_id: str = Field(
+    external_id: Text = Field(
         min_length=1, max_length=128, description="Its id there; with source, the idempotency key."
     )
-    activity_type: str = Field(description="Key of a defined activity type.")
-    occurred_at: AwareDatetime = Field(description="When it happened, with a UTC offset.")
-    member_external_id: str | None = Field(
-        None, description="The member's id in the community platform."
+    activity_type: Text = Field(max_length=64, description="Key of a defined activity type.")
+    occurred_at: Instant = Field(description="When it happened, with a UTC offset.")
+    member_external_id: Text | None = Field(
+        None, max_length=128, description="The member's id in the community platform."
     )
-    member_email: str | None = Field(
-        None, description="The member's email; a new member is created for an unknown email."
+    member_email: Text | None = Field(
+        None,
+        max_length=320,
+        description="The member's email; a new member is created for an unknown email.",
     )
     person: PersonRef | None = Field(None, description="A CRM contact or lead instead of a member.")
-    program: str | None = Field(None, description="Key of the program the touch belongs to.")
-    properties: dict[str, Any] = Field(default_factory=dict, description="Free attributes.")
+    program: Text | None = Field(
+        None, max_length=128, description="Key of the program the touch belongs to."
+    )
+    properties: Properties = Field(default_factory=dict, description="Free attributes.")
 
     @model_validator(mode="after")
     def _exactly_one_person(self) -> TouchpointIn:
@@ -52,7 +62,9 @@ class TouchpointBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     touchpoints: list[TouchpointIn] = Field(
-        min_length=1, description="Touchpoints; re-sending one replaces it (same source + id)."
+        min_length=1,
+        max_length=100_000,
+        description="Touchpoints (at most COMMATTR_TOUCHPOINT_BATCH_LIMIT); re-sending one replaces it (same source + id).",
     )
 
 

@@ -4,6 +4,9 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.bounds import Count, Finite, Text
+from attribution import MAX_HALF_LIFE_DAYS, MIN_HALF_LIFE_DAYS
+
 SCOPE_CHOICES = ("contact_roles", "account", "contact_roles_then_account")
 
 
@@ -22,33 +25,36 @@ class WorkspaceSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200, description="Display name.")
+    name: Text | None = Field(None, min_length=1, max_length=200, description="Display name.")
     reporting_currency: str | None = Field(
         None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code every report converts to."
     )
-    time_zone: str | None = Field(
-        None, description="IANA time zone of report dates and of CRM date-only fields."
+    time_zone: Text | None = Field(
+        None, max_length=64, description="IANA time zone of report dates and of CRM date-only fields."
     )
-    fiscal_year_start_month: int | None = Field(
+    fiscal_year_start_month: Count | None = Field(
         None, ge=1, le=12, description="Month (1-12) the fiscal year starts in."
     )
-    staff_domains: list[str] | None = Field(
-        None, description="The company's own email domains: members on them are staff."
+    staff_domains: list[Text] | None = Field(
+        None, max_length=1000, description="The company's own email domains: members on them are staff."
     )
-    free_mail_domains: list[str] | None = Field(
-        None, description="Domains never used to link a member to an account."
+    free_mail_domains: list[Text] | None = Field(
+        None, max_length=10_000, description="Domains never used to link a member to an account."
     )
-    duplicate_window_minutes: int | None = Field(
+    duplicate_window_minutes: Count | None = Field(
         None, ge=0, le=10_080, description="Touches of one person and type this close are one."
     )
-    default_lookback_days: int | None = Field(
+    default_lookback_days: Count | None = Field(
         None, ge=1, le=3650, description="Default length of the influence window, in days."
     )
-    default_scope: str | None = Field(
-        None, description="Default people of an opportunity: " + ", ".join(SCOPE_CHOICES) + "."
+    default_scope: Text | None = Field(
+        None, max_length=64, description="Default people of an opportunity: " + ", ".join(SCOPE_CHOICES) + "."
     )
-    default_half_life_days: float | None = Field(
-        None, gt=0, description="Default half-life of the time-decay model, in days."
+    default_half_life_days: Finite | None = Field(
+        None,
+        ge=MIN_HALF_LIFE_DAYS,
+        le=MAX_HALF_LIFE_DAYS,
+        description="Default half-life of the time-decay model, in days.",
     )
 
     @field_validator("time_zone")
