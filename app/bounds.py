@@ -107,6 +107,15 @@ def _check_properties(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def properties_problem(value: Mapping[str, Any]) -> str | None:
+    """What makes ``value`` unfit as ``properties`` (see ``Properties``), for non-pydantic readers."""
+    try:
+        _check_properties(dict(value))
+    except PydanticCustomError as error:
+        return error.message()
+    return None
+
+
 def _check_json_value(value: object, depth: int) -> None:
     if depth > PROPERTIES_MAX_DEPTH:
         raise PydanticCustomError(

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from app.bounds import Cursor, Id, Text
 from app.deps import ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
 from app.idempotency.dependencies import IdempotencyClaim
 from app.idempotency.service import Idempotency, fingerprint
@@ -43,7 +44,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 Source = Annotated[
-    str,
+    Text,
     Query(
         min_length=1,
         max_length=64,
@@ -219,17 +220,17 @@ async def import_members(
 
 
 @router.get("/imports/{import_id}", summary="Read an import's progress and result")
-def read_import(import_id: int, session: SessionDep, principal: ReadKey) -> ImportOut:
+def read_import(import_id: Id, session: SessionDep, principal: ReadKey) -> ImportOut:
     job = service.get_import(session, workspace_id=principal.workspace_id, import_id=import_id)
     return service.describe(session, job)
 
 
 @router.get("/imports/{import_id}/rejections", summary="Every rejected row of an import")
 def list_rejections(
-    import_id: int,
+    import_id: Id,
     session: SessionDep,
     principal: ReadKey,
-    after: Annotated[int, Query(ge=0, description="`next_after` of the previous page.")] = 0,
+    after: Annotated[Cursor, Query(description="`next_after` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Most rejections a page.")] = 1_000,
 ) -> RejectionPage:
     job = service.get_import(session, workspace_id=principal.workspace_id, import_id=import_id)
@@ -243,7 +244,7 @@ def list_rejections(
 @router.put("/import-sources/{kind}/{key}", summary="Save the column mapping of a source's files")
 def save_import_source(
     kind: ImportKind,
-    key: Annotated[str, Path(min_length=1, max_length=64)],
+    key: Annotated[Text, Path(min_length=1, max_length=64)],
     body: ImportSourceIn,
     session: SessionDep,
     clock: ClockDep,
@@ -270,6 +271,9 @@ def list_import_sources(session: SessionDep, principal: ReadKey) -> ImportSource
     summary="Forget a saved column mapping",
 )
 def delete_import_source(
-    kind: ImportKind, key: str, session: SessionDep, principal: WriteKey
+    kind: ImportKind,
+    key: Annotated[Text, Path(max_length=64)],
+    session: SessionDep,
+    principal: WriteKey,
 ) -> None:
     service.delete_source(session, workspace_id=principal.workspace_id, kind=kind, key=key)

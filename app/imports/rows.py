@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from app.bounds import MAX_INSTANT, MIN_INSTANT, properties_problem, surrogate_position
 from app.imports.reading import Record
 from app.members.emails import normalize_email
 
@@ -94,12 +95,21 @@ def parse_instant(
         if zone is None:
             return f"{shown(text)} has no UTC offset: add one, or set the mapping's timezone"
         instant = instant.replace(tzinfo=zone)
-    return instant.astimezone(UTC)
+    try:
+        return _in_calendar(instant.astimezone(UTC), text)
+    except OverflowError:
+        return _in_calendar(None, text)
+
+
+def _in_calendar(instant: datetime | None, raw: Any) -> datetime | str:
+    if instant is None or not MIN_INSTANT <= instant <= MAX_INSTANT:
+        return f"{shown(raw)} is outside {MIN_INSTANT:%Y-%m-%d}..{MAX_INSTANT:%Y-%m-%d}"
+    return instant
 
 
 def _from_unix(seconds: float, raw: Any) -> datetime | str:
     try:
-        return datetime.fromtimestamp(seconds, UTC)
+        return _in_calendar(datetime.fromtimestamp(seconds, UTC), raw)
     except (OverflowError, OSError, ValueError):
         return f"{shown(raw)} is not a timestamp: Unix seconds out of range"
 
@@ -110,6 +120,9 @@ def _bounded(value: Any, limit: int, name: str, problems: Problems) -> str | Non
     text = str(value)
     if len(text) > limit:
         problems.append((name, f"at most {limit} characters"))
+        return None
+    if "\x00" in text or surrogate_position(text) is not None:
+        problems.append((name, "must be valid Unicode text without NUL characters"))
         return None
     return text
 
@@ -149,6 +162,7 @@ def check_touch(record: Record, rules: TouchRules) -> tuple[StagedTouch | None, 
     if get(record, "member_external_id") is None and get(record, "member_email") is None:
         problems.append(("member_email", "give member_email or member_external_id"))
     external_id = _external_id(record, rules.fields, member_external_id or email, problems)
+    _check_properties(record.properties, problems)
     if problems:
         return None, problems
     assert source is not None and instant is not None and type_id is not None
@@ -167,6 +181,12 @@ def check_touch(record: Record, rules: TouchRules) -> tuple[StagedTouch | None, 
         ),
         problems,
     )
+
+
+def _check_properties(properties: Mapping[str, Any] | None, problems: Problems) -> None:
+    problem = properties_problem(properties) if properties else None
+    if problem is not None:
+        problems.append(("properties", problem))
 
 
 def _email(value: Any, name: str, problems: Problems) -> str | None:
@@ -222,6 +242,7 @@ def check_member(
             problems.append(("external_id", "give external_id, email or user_id"))
         external_id = f"{platform}:{user_id}" if user_id else emails[0] if emails else None
     name = _bounded(fields.get(record, "name"), 255, "name", problems)
+    _check_properties(record.properties, problems)
     if problems or external_id is None:
         return None, problems
     return (

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.bounds import Text
+
 ImportKind = Literal["touchpoints", "members"]
 FileFormat = Literal["csv", "ndjson"]
 
@@ -29,7 +31,7 @@ class ColumnMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    columns: dict[str, str] = Field(
+    columns: dict[Text, Text] = Field(
         default_factory=dict,
         description='Field → column name, e.g. {"member_email": "Email", "occurred_at": '
         '"Join Time"}. Touchpoint fields: '
@@ -38,30 +40,30 @@ class ColumnMapping(BaseModel):
         + ", ".join(MEMBER_FIELDS)
         + ".",
     )
-    defaults: dict[str, str] = Field(
+    defaults: dict[Text, Text] = Field(
         default_factory=dict,
         description='Field → value used where the row has none, e.g. {"activity_type": '
         '"webinar_attended"}.',
     )
-    properties: list[str] | Literal["*"] = Field(
+    properties: list[Text] | Literal["*"] = Field(
         default_factory=list,
         description='Columns copied into each record\'s properties; "*" copies every unmapped '
         "column.",
     )
-    timezone: str | None = Field(
+    timezone: Text | None = Field(
         None,
         max_length=64,
         description="IANA zone of timestamps written without a UTC offset (Zoom and Eventbrite "
         "exports); without it such a timestamp rejects its row.",
     )
-    timestamp_format: str | None = Field(
+    timestamp_format: Text | None = Field(
         None,
         max_length=64,
         description='strptime format of the timestamps, e.g. "%m/%d/%Y %I:%M %p"; default: '
         "ISO 8601, or Unix seconds.",
     )
-    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator.")
-    email_separator: str = Field(
+    delimiter: Text = Field(",", min_length=1, max_length=1, description="CSV field separator.")
+    email_separator: Text = Field(
         ";",
         min_length=1,
         max_length=1,
