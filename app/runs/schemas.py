@@ -14,7 +14,9 @@ Scope = Literal["contact_roles", "account", "contact_roles_then_account"]
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: Text = Field(max_length=32, description="Attribution model: " + ", ".join(MODEL_NAMES) + ".")
+    model: Text = Field(
+        max_length=32, description="Attribution model: " + ", ".join(MODEL_NAMES) + "."
+    )
     parameters: Properties = Field(
         default_factory=dict,
         description='Model parameters, e.g. {"half_life_days": 7} for time_decay; '

@@ -30,13 +30,17 @@ class WorkspaceSettingsUpdate(BaseModel):
         None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code every report converts to."
     )
     time_zone: Text | None = Field(
-        None, max_length=64, description="IANA time zone of report dates and of CRM date-only fields."
+        None,
+        max_length=64,
+        description="IANA time zone of report dates and of CRM date-only fields.",
     )
     fiscal_year_start_month: Count | None = Field(
         None, ge=1, le=12, description="Month (1-12) the fiscal year starts in."
     )
     staff_domains: list[Text] | None = Field(
-        None, max_length=1000, description="The company's own email domains: members on them are staff."
+        None,
+        max_length=1000,
+        description="The company's own email domains: members on them are staff.",
     )
     free_mail_domains: list[Text] | None = Field(
         None, max_length=10_000, description="Domains never used to link a member to an account."
@@ -48,7 +52,9 @@ class WorkspaceSettingsUpdate(BaseModel):
         None, ge=1, le=3650, description="Default length of the influence window, in days."
     )
     default_scope: Text | None = Field(
-        None, max_length=64, description="Default people of an opportunity: " + ", ".join(SCOPE_CHOICES) + "."
+        None,
+        max_length=64,
+        description="Default people of an opportunity: " + ", ".join(SCOPE_CHOICES) + ".",
     )
     default_half_life_days: Finite | None = Field(
         None,
