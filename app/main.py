@@ -30,6 +30,7 @@ from app.members.endpoints import router as members_router
 from app.migrate import current_revision, head_revision
 from app.observability.metrics import exposition
 from app.observability.middleware import RequestObservability
+from app.privacy.endpoints import router as privacy_router
 from app.reports.endpoints import router as reports_router
 from app.runs.endpoints import defaults_router
 from app.runs.endpoints import router as runs_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         rates_router,
         members_router,
         identity_router,
+        privacy_router,
         touchpoints_router,
         imports_router,
         webhooks_router,

@@ -312,6 +312,44 @@ CASES: dict[str, Case] = {
         ),
         stored=lambda w, r: _expect(w.count(ActivityType, ActivityType.key == r.json()["key"]), 1),
     ),
+    "POST /v1/activity-types": Case(
+        prepare=lambda w: Call(
+            "/v1/activity-types", {"key": "podcast", "name": "Podcast", "category": "acquisition"}
+        ),
+        stored=lambda w, r: _expect(w.count(ActivityType, ActivityType.key == "podcast"), 1),
+    ),
+    "PATCH /v1/activity-types/{key}": Case(
+        prepare=lambda w: Call("/v1/activity-types/referral", {"name": "Referral made"}),
+        stored=lambda w, r: _expect(w.count(ActivityType, ActivityType.name == "Referral made"), 1),
+    ),
+    "DELETE /v1/activity-types/{key}": Case(
+        prepare=lambda w: Call("/v1/activity-types/referral"),
+        stored=lambda w, r: _expect(w.count(ActivityType, ActivityType.key == "referral"), 0),
+    ),
+    "POST /v1/programs": Case(
+        prepare=lambda w: Call(
+            "/v1/programs", {"key": "summit", "name": "Summit", "cost": "100", "currency": "USD"}
+        ),
+        stored=lambda w, r: _expect(w.count(Program), 1),
+    ),
+    "PATCH /v1/programs/{key}": Case(
+        prepare=lambda w: (
+            load_catalog(w),
+            Call(f"/v1/programs/{dataset()['programs'][0]['external_id']}", {"name": "Renamed"}),
+        )[1],
+        stored=lambda w, r: _expect(w.count(Program, Program.name == "Renamed"), 1),
+    ),
+    "DELETE /v1/programs/{key}": Case(
+        prepare=lambda w: (
+            load_catalog(w),
+            Call(f"/v1/programs/{dataset()['programs'][0]['external_id']}"),
+        )[1],
+        stored=lambda w, r: _expect(w.count(Program), len(dataset()["programs"]) - 1),
+    ),
+    "POST /v1/privacy/erase": Case(
+        prepare=lambda w: (load_members(w), Call("/v1/privacy/erase", {"member": "mem-zed"}))[1],
+        stored=lambda w, r: _expect(w.count(Member), len(dataset()["members"]) - 1),
+    ),
     "PUT /v1/programs/{key}": Case(
         prepare=lambda w: Call(
             f"/v1/programs/{dataset()['programs'][0]['external_id']}",

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from app.models import ActivityType, Program
+from app.models import ActivityType, CreditRollup, Program, Touchpoint
 
 
 def activity_type(session: Session, workspace_id: int, key: str) -> ActivityType | None:
@@ -22,6 +23,10 @@ def activity_types(session: Session, workspace_id: int) -> Sequence[ActivityType
         .where(ActivityType.workspace_id == workspace_id)
         .order_by(ActivityType.key)
     ).all()
+
+
+def insert_activity_types(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(insert(ActivityType), rows)
 
 
 def program(session: Session, workspace_id: int, key: str) -> Program | None:
@@ -52,3 +57,18 @@ def program_ids(session: Session, workspace_id: int, keys: Iterable[str]) -> dic
         )
     )
     return {key: id_ for key, id_ in rows}
+
+
+def uses(session: Session, workspace_id: int, column: str, id_: int) -> tuple[int, int]:
+    """(touchpoints, attribution runs) that refer to this activity type or program."""
+    touches = session.scalar(
+        select(func.count())
+        .select_from(Touchpoint)
+        .where(Touchpoint.workspace_id == workspace_id, getattr(Touchpoint, column) == id_)
+    )
+    runs = session.scalar(
+        select(func.count(func.distinct(CreditRollup.run_id))).where(
+            CreditRollup.workspace_id == workspace_id, getattr(CreditRollup, column) == id_
+        )
+    )
+    return int(touches or 0), int(runs or 0)

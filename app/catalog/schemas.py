@@ -9,6 +9,7 @@ from app.bounds import Day, Flag, NonNegativeMajorAmount, Text
 from app.models import Category
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
+KeyField = Field(pattern=KEY_PATTERN, description="Stable key touchpoints refer to.")
 
 
 class ActivityTypeIn(BaseModel):
@@ -41,6 +42,26 @@ class ActivityTypeIn(BaseModel):
         return self
 
 
+class ActivityTypeCreate(ActivityTypeIn):
+    key: str = Field(
+        pattern=KEY_PATTERN, max_length=64, description="Stable key touchpoints refer to."
+    )
+
+
+class ActivityTypePatch(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="Display name.")
+    category: Category | None = Field(
+        None, description="SPACES category, or `marketing`; sets is_community unless given."
+    )
+    weight: Decimal | None = Field(None, ge=0, description="Relative weight (`custom` model).")
+    is_community: bool | None = Field(None, description="Whether its touches are community.")
+    cost: Decimal | None = Field(None, ge=0, description="Cost of one touch; null: none.")
+
+
 class ActivityTypeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -70,6 +91,22 @@ class ProgramIn(BaseModel):
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date: must not be before start_date")
         return self
+
+
+class ProgramCreate(ProgramIn):
+    key: str = KeyField
+
+
+class ProgramPatch(BaseModel):
+    """Only the fields given change; dates may be set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="Display name.")
+    cost: Decimal | None = Field(None, ge=0, description="Whole cost, in `currency`.")
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    start_date: date | None = Field(None, description="First day of the program.")
+    end_date: date | None = Field(None, description="Last day of the program.")
 
 
 class ProgramOut(BaseModel):

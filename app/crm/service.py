@@ -17,6 +17,7 @@ from app.members.emails import normalize_domain, normalize_email
 from app.members.service import resolve_for_crm_changes
 from app.models import Account, Contact, Lead, Opportunity, OpportunityContact, Workspace
 from app.money import to_minor_units
+from app.privacy import service as privacy
 from app.touchpoints import service as touchpoints
 from app.touchpoints.schemas import PersonRef, TouchpointIn
 
@@ -40,6 +41,7 @@ def record_count(body: CrmImport) -> int:
 def import_records(
     session: Session, *, workspace: Workspace, body: CrmImport, now: datetime
 ) -> ImportCounts:
+    body = privacy.without_erased_people(session, workspace, body)
     source = body.source
     ids = {
         model: repository.existing_ids(session, model, workspace_id=workspace.id, source=source)

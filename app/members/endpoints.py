@@ -40,6 +40,7 @@ def upsert_members(
     result = service.upsert_members(session, workspace=workspace, members=body.members, now=clock())
     answer = MemberBatchResult(
         records=result.records,
+        suppressed=result.suppressed,
         members=result.members,
         created=result.created,
         matched=result.matched,

@@ -59,6 +59,7 @@ class MergeOut(BaseModel):
 
 class MemberBatchResult(BaseModel):
     records: int = Field(description="Member records received.")
+    suppressed: int = Field(description="Of those, records of erased people: not stored.")
     members: int = Field(description="Distinct members written (created or updated).")
     created: int = Field(description="Of those, new members.")
     matched: int = Field(description="Of those, members linked to a contact, lead or account.")

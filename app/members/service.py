@@ -40,6 +40,7 @@ from app.members.schemas import (
     PlatformIdentityIn,
 )
 from app.models import Account, IdentityKind, Member, Workspace
+from app.privacy import service as privacy
 
 __all__ = [
     "Resolution",
@@ -56,6 +57,7 @@ __all__ = [
 @dataclass(frozen=True)
 class UpsertResult:
     records: int
+    suppressed: int  # records of erased people, not stored
     members: int
     created: int
     matched: int
@@ -82,6 +84,8 @@ def upsert_members(
     A record sent again replaces the emails, user ids and handles it brought before. A bad email
     answers 422 naming every bad row, with nothing written."""
     records = identities.records_of(members)
+    erased = privacy.erased_records(session, workspace, members)
+    records = [r for r in records if r.row not in erased]
     by_external_id = repository.member_ids_by_external_id(
         session, workspace.id, {r.external_id for r in records}
     )
@@ -97,7 +101,8 @@ def upsert_members(
     _replace_identities(session, workspace, plans)
     resolution = resolve_members(session, workspace=workspace, member_ids=survivors.values())
     return UpsertResult(
-        records=len(records),
+        records=len(members),
+        suppressed=len(erased),
         members=len(plans),
         created=created,
         matched=resolution.matched,
@@ -239,7 +244,7 @@ def ensure_members_for_emails(
     session: Session, *, workspace: Workspace, emails: set[str], now: datetime
 ) -> tuple[dict[str, int], int]:
     """Member ids for these normalized emails, creating a member (keyed by the email) where none
-    is; answers the ids and how many members were created."""
+    is (an erased person's email gets none); answers the ids and how many members were created."""
     known = repository.member_ids_by_email(session, workspace.id, emails)
     missing = sorted(emails - known.keys())
     if missing:
@@ -250,7 +255,7 @@ def ensure_members_for_emails(
             now=now,
         )
         known.update(repository.member_ids_by_email(session, workspace.id, missing))
-        return {email: known[email] for email in emails}, result.created
+        return {email: known[email] for email in emails if email in known}, result.created
     return {email: known[email] for email in emails}, 0
 
 
@@ -283,9 +288,9 @@ def ensure_platform_members(
         now=now,
     )
     for identity in missing:
-        known[(identity.platform, identity.user_id)] = result.member_ids[
-            f"{identity.platform}:{identity.user_id}"
-        ]
+        member_id = result.member_ids.get(f"{identity.platform}:{identity.user_id}")
+        if member_id is not None:  # else an erased person: nothing is stored
+            known[(identity.platform, identity.user_id)] = member_id
     return known, result.created
 
 

@@ -24,6 +24,7 @@ from app.models.crm import (
 )
 from app.models.idempotency import IdempotencyKey
 from app.models.imports import ImportChunk, ImportJob, ImportRejection, ImportSource
+from app.models.privacy import Erasure, RunAmendment, Suppression
 from app.models.runs import (
     AttributionRun,
     Credit,
@@ -49,6 +50,7 @@ __all__ = [
     "CreditRollup",
     "CrmConnection",
     "DefaultRun",
+    "Erasure",
     "ExchangeRate",
     "IdempotencyKey",
     "IdentityKind",
@@ -66,7 +68,9 @@ __all__ = [
     "OpportunityContact",
     "Program",
     "ReportRollup",
+    "RunAmendment",
     "RunOpportunity",
+    "Suppression",
     "SyncCursor",
     "SyncJob",
     "SyncRun",

@@ -25,6 +25,9 @@ class Workspace(Base):
     default_scope: Mapped[str] = mapped_column(String(32), default="contact_roles_then_account")
     default_half_life_days: Mapped[float] = mapped_column(default=7.0)
     created_at: Mapped[datetime]
+    privacy_salt: Mapped[str] = mapped_column(
+        String(64), doc="secret key of the salted hashes that keep erased people out"
+    )
 
 
 class ApiKey(Base):

@@ -32,6 +32,7 @@ from app.models import (
     Touchpoint,
     Workspace,
 )
+from app.privacy import service as privacy
 from app.sync import repository
 from app.sync.counts import StreamCounts
 from app.sync.records import REFERENCE_MODELS, SPECS, stored_row
@@ -367,10 +368,13 @@ def _apply_page(
         source=context.source,
         external_ids=[r.external_id for r in records],
     )
+    erased = privacy.erased_emails(
+        session, context.workspace_id, (getattr(r, "email", None) for r in records)
+    )
     rows = []
     for record in records:
         content = spec.to_row(record, refs)
-        if content is None:
+        if content is None or content.get("email_normalized") in erased:
             counts.skipped += 1
             continue
         row = stored_row(

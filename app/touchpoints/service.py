@@ -12,6 +12,7 @@ from app.members import repository as members_repository
 from app.members.emails import normalize_email
 from app.members.service import ensure_members_for_emails
 from app.models import Contact, Lead, Workspace
+from app.privacy import service as privacy
 from app.touchpoints import repository
 from app.touchpoints.schemas import TouchpointBatchResult, TouchpointIn
 
@@ -25,6 +26,7 @@ def ingest(
     loc: tuple[str, ...] = ("body", "touchpoints"),
 ) -> TouchpointBatchResult:
     """Store the touchpoints; a bad row raises a 422 naming it before anything is written."""
+    erased = privacy.erased_touches(session, workspace, touchpoints)  # stored never again
     types = catalog.activity_type_ids(session, workspace.id, (t.activity_type for t in touchpoints))
     programs = catalog.program_ids(
         session, workspace.id, (t.program for t in touchpoints if t.program)
@@ -40,6 +42,8 @@ def ingest(
     )
     emails: dict[int, str] = {}
     for row, touch in enumerate(touchpoints):
+        if row in erased:
+            continue
         _check_row(touch, (*loc, row), types, programs, members, contacts, leads)
         if touch.member_email is not None:
             email = normalize_email(touch.member_email)
@@ -66,6 +70,7 @@ def ingest(
             "received_at": now,
         }
         for row, t in enumerate(touchpoints)
+        if row not in erased
     }
     repository.store(session, list(rows.values()))
     return TouchpointBatchResult(

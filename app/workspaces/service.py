@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from app.auth.service import SCOPES, mint_key
+from app.catalog.service import create_default_catalog
 from app.exceptions import NotFound
 from app.models import Workspace
 from app.workspaces.schemas import WorkspaceSettingsUpdate
@@ -39,9 +41,11 @@ def create_workspace(
         default_scope="contact_roles_then_account",
         default_half_life_days=7.0,
         created_at=now,
+        privacy_salt=secrets.token_hex(32),
     )
     session.add(workspace)
     session.flush()
+    create_default_catalog(session, workspace_id=workspace.id)
     if settings is not None:
         update_settings(workspace, settings)
     key = mint_key(
