@@ -87,7 +87,13 @@ def erased(api: Api) -> tuple[Api, dict[str, Any], int]:
     _ok(
         api.client.post(
             "/v1/members:batch",
-            json={"members": [JO, {"external_id": "al", "emails": ["al@acme.com"]}]},
+            json={
+                "members": [
+                    JO,
+                    {"external_id": "forum-jo-2", "emails": ["jo@acme.com"]},  # merged: quoted
+                    {"external_id": "al", "emails": ["al@acme.com"]},
+                ]
+            },
             headers={**api.headers, "Idempotency-Key": "members-1"},  # its answer is kept
         )
     )
