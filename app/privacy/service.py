@@ -6,8 +6,9 @@ contact roles), and the credits of all those touchpoints from every attribution 
 included; each amended run gets its per-opportunity sums and report rollups recomputed from the
 credits left and a record of the amendment. The person's emails, platform user ids and member ids
 are kept only as HMAC-SHA256 under a per-workspace secret salt, so that members, touchpoints, CRM
-imports, syncs and webhooks can recognise them and store nothing. The audit record counts what was
-removed and holds no personal data.
+imports, syncs and webhooks can recognise them and store nothing. Answers kept for Idempotency-Key
+replays, uploads of finished imports and import rejections quoting the person are dropped too. The
+audit record counts what was removed and holds no personal data.
 """
 
 from __future__ import annotations
