@@ -4,7 +4,7 @@ Every existing workspace gets its own random salt. The column is added with a se
 filled in place: rebuilding the workspace table on SQLite would cascade into every other table.
 
 Revision ID: 4eaecc942cc1
-Revises: f16c84c46a32
+Revises: c42534b37220
 Create Date: 2026-12-03 10:03:45.642344
 """
 
@@ -19,7 +19,7 @@ import app.models.base
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision: str = "4eaecc942cc1"
-down_revision: str | None = "f16c84c46a32"
+down_revision: str | None = "c42534b37220"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
