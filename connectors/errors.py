@@ -33,3 +33,11 @@ class FatalError(ConnectorError):
 
 class BudgetExhaustedError(ConnectorError):
     """The CRM's reported daily API usage passed the configured share: stop, resumable."""
+
+
+class InvalidCredentials(ValueError):
+    """Credentials that cannot work, whatever the CRM says: ``field`` names the one to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

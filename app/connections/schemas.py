@@ -47,18 +47,6 @@ class SalesforceCredentialsIn(BaseModel):
         "USD", pattern=r"^[A-Z]{3}$", description="Used only when the org's currency is unreadable."
     )
 
-    @model_validator(mode="after")
-    def _complete(self) -> SalesforceCredentialsIn:
-        needed = (
-            ("instance_url", "client_id", "client_secret", "refresh_token")
-            if self.auth == "refresh_token"
-            else ("username", "password", "security_token")
-        )
-        missing = [name for name in needed if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"{missing[0]}: required for {self.auth} auth")
-        return self
-
 
 class HubSpotCredentialsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,15 +64,6 @@ class HubSpotCredentialsIn(BaseModel):
     default_currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="Currency of deals that name none."
     )
-
-    @model_validator(mode="after")
-    def _complete(self) -> HubSpotCredentialsIn:
-        oauth = (self.client_id, self.client_secret, self.refresh_token)
-        if not self.access_token and not all(oauth):
-            raise ValueError(
-                "access_token: give a private app token, or client_id, client_secret and refresh_token"
-            )
-        return self
 
 
 Credentials = Annotated[SalesforceCredentialsIn | HubSpotCredentialsIn, Field(discriminator="kind")]

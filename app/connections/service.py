@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -22,35 +21,66 @@ from app.connections.schemas import (
 from app.crypto import decrypt_json, encrypt_json
 from app.exceptions import InvalidInput, NotFound
 from app.models import CrmConnection
+from connectors.errors import InvalidCredentials
+from connectors.hubspot import HubSpotCredentials
+from connectors.outbound import Blocked, OutboundGuard
+from connectors.salesforce import SalesforceCredentials
 
 SALESFORCE_DOMAINS = (".salesforce.com", ".force.com", ".cloudforce.com", ".database.com")
 HUBSPOT_HOSTS = ("api.hubapi.com", "api.hubspot.com")
 
 
-def _check_endpoint(url: str | None, settings: Settings, field: str, allowed: Any) -> None:
+def outbound_guard(settings: Settings) -> OutboundGuard:
+    """The guard every CRM request goes through; the test hosts are exempt from its checks."""
+    return OutboundGuard(frozenset(settings.crm_test_hosts))
+
+
+def connector_credentials(credentials: Credentials) -> SalesforceCredentials | HubSpotCredentials:
+    """The connector's own credentials, whose constructor holds the rules of what can work."""
+    fields = credentials.model_dump(exclude={"kind"})
+    if isinstance(credentials, SalesforceCredentialsIn):
+        return SalesforceCredentials(**fields)
+    fields.pop("default_currency")
+    return HubSpotCredentials(**fields)
+
+
+def _check_endpoint(
+    url: str | None, guard: OutboundGuard, field: str, allowed: Callable[[str], bool]
+) -> None:
+    """The URL as the HTTP client reads it, on the CRM's hosts, resolving to public addresses."""
     if url is None:
         return
-    parts = urlsplit(url)
-    if parts.netloc in settings.crm_test_hosts:
-        return
-    if parts.scheme != "https" or not parts.hostname or not allowed(parts.hostname):
+    loc = ("body", "credentials", field)
+    try:
+        destination = guard.check_url(url)
+        if not guard.allows_test_host(destination.host, destination.port) and not allowed(
+            destination.host
+        ):
+            raise InvalidInput.at(loc, f"{url[:200]} is not an https endpoint of the CRM")
+        guard.check_resolved(destination)
+    except Blocked as blocked:
         raise InvalidInput.at(
-            ("body", "credentials", field),
-            f"{url} is not an https endpoint of the CRM",
-        )
+            loc, f"not an endpoint the service may reach: {blocked.reason}"
+        ) from None
 
 
 def validate_credentials(credentials: Credentials, settings: Settings) -> None:
+    """422 naming the field for credentials that cannot work or an endpoint that is not the CRM."""
+    try:
+        connector_credentials(credentials)
+    except InvalidCredentials as error:
+        raise InvalidInput.at(("body", "credentials", error.field), str(error)) from None
+    guard = outbound_guard(settings)
     if isinstance(credentials, SalesforceCredentialsIn):
         _check_endpoint(
             credentials.instance_url,
-            settings,
+            guard,
             "instance_url",
-            lambda host: host.endswith(SALESFORCE_DOMAINS),
+            lambda host: host.rstrip(".").endswith(SALESFORCE_DOMAINS),
         )
     else:
         _check_endpoint(
-            credentials.base_url, settings, "base_url", lambda host: host in HUBSPOT_HOSTS
+            credentials.base_url, guard, "base_url", lambda host: host.rstrip(".") in HUBSPOT_HOSTS
         )
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from app.config import Settings
-from app.connections.schemas import ConnectionTestResult, FieldMappingIn, SalesforceCredentialsIn
-from app.connections.service import credentials_of
+from app.connections.schemas import ConnectionTestResult, FieldMappingIn
+from app.connections.service import (
+    connector_credentials,
+    credentials_of,
+    outbound_guard,
+    validate_credentials,
+)
+from app.exceptions import InvalidInput
 from app.models import CrmConnection
 from connectors.base import Connector, FieldMapping
-from connectors.errors import ConnectorError
-from connectors.hubspot import HubSpotConnector, HubSpotCredentials
+from connectors.errors import ConnectorError, FatalError
+from connectors.hubspot import HubSpotConnector
 from connectors.retry import RetryPolicy
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 
@@ -24,18 +30,23 @@ def field_mapping(connection: CrmConnection) -> FieldMapping:
 
 
 def build_connector(connection: CrmConnection, settings: Settings, retry: RetryPolicy) -> Connector:
+    """The connector of a stored connection, its endpoint and credentials checked again (they may
+    predate today's rules): what cannot work is a FatalError, never a crash of the worker."""
     credentials = credentials_of(connection, settings)
-    fields = credentials.model_dump(exclude={"kind"})
-    if isinstance(credentials, SalesforceCredentialsIn):
-        return SalesforceConnector(
-            SalesforceCredentials(**fields), field_mapping(connection), retry
-        )
-    default_currency = fields.pop("default_currency")
+    try:
+        validate_credentials(credentials, settings)
+    except InvalidInput as invalid:
+        raise FatalError(f"the connection's credentials cannot work: {invalid.message}") from None
+    connector = connector_credentials(credentials)
+    guard = outbound_guard(settings)
+    if isinstance(connector, SalesforceCredentials):
+        return SalesforceConnector(connector, field_mapping(connection), retry, guard=guard)
     return HubSpotConnector(
-        HubSpotCredentials(**fields),
+        connector,
         field_mapping(connection),
         retry,
-        default_currency=default_currency,
+        default_currency=credentials.default_currency,
+        guard=guard,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connectors.errors import InvalidCredentials
+
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 
 
@@ -21,11 +23,20 @@ class HubSpotCredentials:
     base_url: str = DEFAULT_BASE_URL
 
     def __post_init__(self) -> None:
-        oauth_parts = (self.client_id, self.client_secret, self.refresh_token)
-        if any(oauth_parts) and not all(oauth_parts):
-            raise ValueError("OAuth needs client_id, client_secret and refresh_token together")
-        if not self.access_token and not all(oauth_parts):
-            raise ValueError("HubSpot needs a private app access_token or OAuth credentials")
+        oauth_parts = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+        }
+        missing = [name for name, value in oauth_parts.items() if not value]
+        if len(missing) not in (0, len(oauth_parts)):
+            raise InvalidCredentials(
+                missing[0], "OAuth needs client_id, client_secret and refresh_token together"
+            )
+        if not self.access_token and missing:
+            raise InvalidCredentials(
+                "access_token", "HubSpot needs a private app access_token or OAuth credentials"
+            )
 
     @property
     def is_oauth(self) -> bool:

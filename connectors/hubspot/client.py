@@ -34,6 +34,7 @@ from connectors.hubspot.errors import (
     header,
     incomplete,
 )
+from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy, with_retries
 
 T = TypeVar("T")
@@ -79,7 +80,14 @@ class Stage:
 
 
 class HubSpotClient:
-    def __init__(self, credentials: HubSpotCredentials, retry: RetryPolicy) -> None:
+    def __init__(
+        self,
+        credentials: HubSpotCredentials,
+        retry: RetryPolicy,
+        *,
+        guard: OutboundGuard = OutboundGuard(),
+    ) -> None:
+        self._guard = guard
         self._credentials = credentials
         self._retry = retry
         self._token = credentials.access_token
@@ -100,7 +108,9 @@ class HubSpotClient:
         configuration.retries = False
         configuration.access_token = self._token
         self._configurations.append(configuration)
-        return _fast_datetimes(package.ApiClient)(configuration=configuration)
+        client = _fast_datetimes(package.ApiClient)(configuration=configuration)
+        self._guard.protect(client.rest_client.pool_manager)
+        return client
 
     # -- the calls -------------------------------------------------------------------------
 

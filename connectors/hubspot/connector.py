@@ -25,6 +25,7 @@ from connectors.hubspot.streams import (
     DealStream,
     ObjectStream,
 )
+from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy
 
 MAX_PAGE_SIZE = 200  # HubSpot's search limit per request
@@ -47,10 +48,11 @@ class HubSpotConnector:
         *,
         default_currency: str = "USD",
         page_size: int = 100,
+        guard: OutboundGuard = OutboundGuard(),
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        self._client = HubSpotClient(credentials, retry)
+        self._client = HubSpotClient(credentials, retry, guard=guard)
         self._objects: tuple[ObjectStream, ...] = (
             CompanyStream(self._client, mapping, page_size=page_size),
             ContactStream(self._client, mapping, page_size=page_size),

@@ -22,6 +22,7 @@ from connectors.errors import (
     FatalError,
     RetriableError,
 )
+from connectors.outbound import UNREACHABLE, network_failure
 
 # HubSpot's burst window is ten seconds; a 429 of that policy without Retry-After waits it out.
 TEN_SECONDLY_WAIT = 10.0
@@ -136,10 +137,10 @@ def classify(error: BaseException) -> ConnectorError:
     if is_api_exception(error):
         failure = failure_of(error)
         if failure.status == 0:  # the SDK's wrapper for TLS errors: configuration, not luck
-            return FatalError(f"HubSpot connection failed: {getattr(error, 'reason', '')}"[:300])
+            return FatalError(UNREACHABLE)
         return classify_failure(failure)
     if isinstance(error, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
-        return RetriableError(f"HubSpot connection failed: {type(error).__name__}")
+        return network_failure(error)
     return FatalError(f"HubSpot call failed unexpectedly: {type(error).__name__}")
 
 

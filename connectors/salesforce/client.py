@@ -21,7 +21,8 @@ from simple_salesforce.login import SalesforceLogin
 
 from connectors.base import ApiUsage
 from connectors.clock import ServerClock
-from connectors.errors import AuthExpiredError, FatalError
+from connectors.errors import AuthExpiredError, FatalError, InvalidCredentials
+from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy, with_retries
 from connectors.salesforce.errors import classified, failure_from_body, login_error
 
@@ -60,7 +61,9 @@ class SalesforceCredentials:
             raise ValueError(f"unknown Salesforce auth {self.auth!r}")
         missing = [name for name in required if not getattr(self, name)]
         if missing:
-            raise ValueError(f"Salesforce {self.auth} credentials need {', '.join(missing)}")
+            raise InvalidCredentials(
+                missing[0], f"Salesforce {self.auth} credentials need {', '.join(missing)}"
+            )
 
 
 class _Session(requests.Session):
@@ -94,11 +97,12 @@ class SalesforceClient:
         *,
         login_url: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        guard: OutboundGuard = OutboundGuard(),
     ) -> None:
         self.credentials = credentials
         self.retry = retry
         self._login_url = login_url
-        self._session = _Session(timeout)
+        self._session = guard.mount(_Session(timeout))
         self._connection: Salesforce | None = None
 
     def call(self, operation: Callable[[Salesforce], T]) -> T:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from connectors.base import ApiUsage, ConnectionCheck, FieldMapping, RecordKind, Stream
 from connectors.errors import ConnectorError, FatalError
+from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy
 from connectors.salesforce.bulk import BulkQuery
 from connectors.salesforce.client import SalesforceClient, SalesforceCredentials
@@ -26,10 +27,11 @@ class SalesforceConnector:
         login_url: str | None = None,
         bulk_threshold: int = 50_000,
         bulk_page_size: int = 50_000,
+        guard: OutboundGuard = OutboundGuard(),
     ) -> None:
         """``login_url`` overrides where to authenticate (a My Domain, or a test server);
         full reads of objects with more than ``bulk_threshold`` rows use Bulk API 2.0."""
-        self._client = SalesforceClient(credentials, retry, login_url=login_url)
+        self._client = SalesforceClient(credentials, retry, login_url=login_url, guard=guard)
         self._mapping = mapping
         self._org = OrgFacts(self._client)
         self._bulk = BulkQuery(self._client, page_size=bulk_page_size)

@@ -17,6 +17,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from connectors.errors import AuthExpiredError, ConnectorError, FatalError, RetriableError
+from connectors.outbound import network_failure
 
 T = TypeVar("T")
 
@@ -60,7 +61,7 @@ def classify(error: Exception, last_response: requests.Response | None) -> Conne
     if isinstance(error, SalesforceError):
         return _from_failure(_failure(error), last_response)
     if isinstance(error, _TRANSPORT_ERRORS):
-        return RetriableError(f"connection to Salesforce failed: {type(error).__name__}")
+        return network_failure(error)
     if isinstance(error, ValueError | ExpatError):
         # requests' JSONDecodeError is a ValueError: a truncated body is a transport failure,
         # never an empty page.

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,6 +29,7 @@ from connectors.base import (
 )
 from connectors.errors import BudgetExhaustedError, FatalError, RetriableError
 from connectors.hubspot import HubSpotConnector, HubSpotCredentials
+from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy
 from tests.fakes.hubspot import FakeHubSpot, LoggedRequest
 
@@ -65,6 +67,7 @@ def connect(
         mapping or FieldMapping(),
         RetryPolicy(attempts=attempts, sleep=sleeps.append),
         page_size=page_size,
+        guard=OutboundGuard(frozenset({urlsplit(fake.base_url).netloc})),
     )
 
 

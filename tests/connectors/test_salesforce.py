@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,6 +25,7 @@ from connectors.base import (
     Stream,
 )
 from connectors.errors import FatalError, RetriableError
+from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 from connectors.salesforce.records import to_18
@@ -63,6 +65,7 @@ def connect(
         credentials or fake.refresh_token_credentials(),
         mapping or FieldMapping(),
         RetryPolicy(attempts=4, sleep=sleeps.append),
+        guard=OutboundGuard(frozenset({urlsplit(fake.instance_url).netloc})),
         **options,
     )
 

@@ -96,7 +96,13 @@ def test_refresh_token_auth_needs_its_refresh_token(
 ) -> None:
     response = harness.api.post("/v1/connections", json=salesforce_body(fake, refresh_token=None))
     assert response.status_code == 422
-    assert "refresh_token: required for refresh_token auth" in response.text
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "credentials", "refresh_token"],
+            "msg": "Salesforce refresh_token credentials need refresh_token",
+            "type": "value_error",
+        }
+    ]
 
 
 def test_the_connection_test_authenticates_and_reports_usage(
