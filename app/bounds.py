@@ -34,6 +34,8 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
+from app.edge.validation import is_secret_location
+
 MAX_ID = 2**63 - 1
 """The largest value of a BIGINT primary key: larger ids answer 422, never a driver overflow."""
 
@@ -209,10 +211,18 @@ def clip_error_inputs(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
+def _no_secret_input(error: dict[str, Any]) -> dict[str, Any]:
+    """Never echo a credential, nor a whole object (a missing field's input is its parent)."""
+    value = error.get("input")
+    if is_secret_location(error.get("loc", ())) or isinstance(value, dict | list):
+        return {k: v for k, v in error.items() if k not in ("input", "ctx")}
+    return error
+
+
 async def validation_error(_request: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422 body, with inputs clipped (see ``clip_error_inputs``)."""
     assert isinstance(error, RequestValidationError)
-    errors = clip_error_inputs(error.errors())
+    errors = [_no_secret_input(e) for e in clip_error_inputs(error.errors())]
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 

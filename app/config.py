@@ -114,6 +114,23 @@ class Settings(BaseSettings):
         le=20_000,
         description="Most states of an exact Markov fit (each removal solves a dense system).",
     )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body, in bytes, outside the bulk routes; larger is a 413.",
+    )
+    max_bulk_body_bytes: int = Field(
+        default=134_217_728,
+        ge=1024,
+        description="Largest body of the bulk routes (CRM import, touchpoint, member and "
+        "exchange-rate batches), in bytes; larger is a 413.",
+    )
+    key_rotation_grace_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=30 * 86_400,
+        description="How long a rotated API key keeps working beside its replacement.",
+    )
     worker_poll_seconds: float = Field(
         default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
     )

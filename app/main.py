@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import bounds
+from app.apikeys.endpoints import router as api_keys_router
+from app.audit.endpoints import router as audit_router
 from app.catalog.endpoints import router as catalog_router
 from app.clock import Clock, system_clock
 from app.config import Settings
@@ -20,6 +22,7 @@ from app.connections.endpoints import router as connections_router
 from app.crm.endpoints import rates_router
 from app.crm.endpoints import router as crm_router
 from app.db import build_engine, build_sessionmaker
+from app.edge import install as install_edge
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.exports.endpoints import router as exports_router
 from app.idempotency.service import Replayed, replayed_response
@@ -66,7 +69,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.add_middleware(RequestObservability)
+    install_edge(app, settings)
+    app.add_middleware(RequestObservability)  # outermost: it sees every answer, 413s too
 
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
@@ -111,6 +115,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         insights_router,
         connections_router,
         sync_router,
+        api_keys_router,
+        audit_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     return app
