@@ -1,4 +1,4 @@
-"""`commattr`: serve, worker, migrate, demo, create-workspace, create-key, bi-role, healthcheck,
+"""`commattr`: serve, worker, migrate, demo, create-workspace, create-key, api-key, bi-role, healthcheck,
 openapi.
 
 Every command reads its settings first: a wrong one stops it with one line naming the setting."""
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -24,9 +24,13 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from app import bi
 from app import migrate as migrations
+from app.audit import service as audit
+from app.auth import repository as auth_repository
+from app.auth import service as keys
 from app.auth.service import mint_key
 from app.clock import system_clock
 from app.config import Settings
@@ -161,6 +165,113 @@ def create_key(
         raise typer.Exit(1) from error
     typer.echo(
         f"API key for workspace {workspace_id} ({', '.join(sorted(scope))}), shown once: {secret}"
+    )
+
+
+api_key_cli = typer.Typer(
+    help="API keys: create, list, revoke, rotate (each logged in the audit log)."
+)
+cli.add_typer(api_key_cli, name="api-key")
+
+
+def _audited_cli(session: Session, workspace_id: int, action: str, target: dict[str, Any]) -> None:
+    audit.record(
+        session,
+        workspace_id=workspace_id,
+        api_key_id=None,
+        action=action,
+        target=target,
+        change=None,
+        now=system_clock(),
+    )
+
+
+@api_key_cli.command("create")
+def api_key_create(
+    workspace_id: Annotated[int, typer.Argument(help="The workspace the key reaches.")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'Power BI'.")] = "api key",
+    scope: Annotated[
+        list[str], typer.Option(help="read, write or admin (repeatable); admin implies write.")
+    ] = ["read"],  # noqa: B006 (typer reads the default)
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="Days until the key stops working.")
+    ] = None,
+) -> None:
+    """Mint an API key; its secret is printed once."""
+    now = system_clock()
+    expires_at = None if expires_in_days is None else now + timedelta(days=expires_in_days)
+    try:
+        with transaction(build_sessionmaker(build_engine(Settings()))) as session:
+            get_workspace(session, workspace_id)
+            key, secret = keys.create_key(
+                session,
+                workspace_id=workspace_id,
+                name=name,
+                scopes=scope,
+                now=now,
+                expires_at=expires_at,
+            )
+            _audited_cli(session, workspace_id, "api-key create", {"key_id": key.id})
+            key_id = key.id
+    except (AppError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"API key {key_id} for workspace {workspace_id}, shown once: {secret}")
+
+
+@api_key_cli.command("list")
+def api_key_list(
+    workspace_id: Annotated[int, typer.Argument(help="The workspace whose keys to list.")],
+) -> None:
+    """Id, prefix, name, scopes, state and last use of every key (never a secret)."""
+    now = system_clock()
+    with transaction(build_sessionmaker(build_engine(Settings()))) as session:
+        for key in auth_repository.list_all(session, workspace_id):
+            state = "active" if keys.is_active(key, now) else "inactive"
+            used = key.last_used_at.isoformat() if key.last_used_at else "never used"
+            typer.echo(
+                f"{key.id}\t{key.prefix}\t{key.name}\t{','.join(key.scopes)}\t{state}\t{used}"
+            )
+
+
+@api_key_cli.command("revoke")
+def api_key_revoke(
+    workspace_id: Annotated[int, typer.Argument(help="The key's workspace.")],
+    key_id: Annotated[int, typer.Argument(help="The key to revoke.")],
+) -> None:
+    """Stop a key at once."""
+    try:
+        with transaction(build_sessionmaker(build_engine(Settings()))) as session:
+            key = keys.get_key(session, workspace_id=workspace_id, key_id=key_id)
+            keys.revoke(session, key=key, now=system_clock())
+            _audited_cli(session, workspace_id, "api-key revoke", {"key_id": key_id})
+    except AppError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"API key {key_id} revoked")
+
+
+@api_key_cli.command("rotate")
+def api_key_rotate(
+    workspace_id: Annotated[int, typer.Argument(help="The key's workspace.")],
+    key_id: Annotated[int, typer.Argument(help="The key to replace.")],
+) -> None:
+    """A new key with the same name and scopes; the old one works for the grace period."""
+    settings = Settings()
+    grace = timedelta(seconds=settings.key_rotation_grace_seconds)
+    try:
+        with transaction(build_sessionmaker(build_engine(settings))) as session:
+            key = keys.get_key(session, workspace_id=workspace_id, key_id=key_id)
+            new, secret = keys.rotate(session, key=key, now=system_clock(), grace=grace)
+            _audited_cli(
+                session, workspace_id, "api-key rotate", {"key_id": key_id, "new_key_id": new.id}
+            )
+            new_id = new.id
+    except AppError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"API key {new_id} replaces {key_id} (which works {grace} more), shown once: {secret}"
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.service import Principal
 from app.clock import Clock
@@ -57,11 +58,12 @@ _bearer = HTTPBearer(
 def _principal(
     request: Request,
     session: SessionDep,
+    clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("missing Authorization: Bearer <api key>")
-    principal = auth_service.authenticate(session, secret=credentials.credentials)
+    principal = auth_service.authenticate(session, secret=credentials.credentials, now=clock())
     if principal is None:
         raise Unauthorized("unknown or revoked API key")
     request.state.workspace_id = principal.workspace_id  # for the request's log line
@@ -79,6 +81,31 @@ def require(scope: str) -> object:
     return Depends(check)
 
 
+async def _audited_admin(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Annotated[Principal, require("admin")],
+) -> AsyncIterator[Principal]:
+    """Admin keys are audited: a change that succeeds is logged in its own transaction (the log
+    entry is written right after the handler returns, before the commit)."""
+    reads = request.method in ("GET", "HEAD", "OPTIONS")
+    body = b"" if reads else await request.body()
+    yield principal
+    if reads:
+        return
+    route = request.scope.get("route")
+    audit.record(
+        session,
+        workspace_id=principal.workspace_id,
+        api_key_id=principal.api_key_id,
+        action=f"{request.method} {getattr(route, 'path', request.url.path)}",
+        target=dict(request.path_params),
+        change=audit.parse_body(body),
+        now=clock(),
+    )
+
+
 ReadKey = Annotated[Principal, require("read")]
 WriteKey = Annotated[Principal, require("write")]
-AdminKey = Annotated[Principal, require("admin")]
+AdminKey = Annotated[Principal, Depends(_audited_admin, scope="function")]

@@ -35,7 +35,7 @@ from app.models.runs import (
 )
 from app.models.sync import CrmConnection, SyncCursor, SyncJob, SyncRun
 from app.models.webhooks import WebhookDelivery, WebhookSource
-from app.models.workspace import ApiKey, Workspace
+from app.models.workspace import ApiKey, AuditEvent, Workspace
 
 __all__ = [
     "Account",
@@ -43,6 +43,7 @@ __all__ = [
     "ActivityType",
     "ApiKey",
     "AttributionRun",
+    "AuditEvent",
     "Base",
     "Category",
     "Contact",

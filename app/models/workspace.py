@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, id_pk, workspace_fk
+from app.models.base import Base, Id, JsonDoc, id_pk, workspace_fk
 
 
 class Workspace(Base):
@@ -44,3 +45,23 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The key stops working at this instant (an expiry, or the end of a rotation's grace period).
+    expires_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[int | None] = mapped_column(Id)
+
+
+class AuditEvent(Base):
+    """An admin action: who (key id, or None for the command line), what, when, and the request
+    body with every secret-named field redacted. Rows are only ever inserted (triggers refuse
+    UPDATE and DELETE)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    api_key_id: Mapped[int | None] = mapped_column(Id)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(200))
+    target: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    change: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    occurred_at: Mapped[datetime]
