@@ -28,6 +28,7 @@ from app.db import build_engine
 from app.main import create_app
 from app.models import (
     ActivityType,
+    ApiKey,
     AttributionRun,
     Credit,
     CrmConnection,
@@ -253,6 +254,11 @@ def a_sync_job(world: World) -> int:
     path = f"/v1/connections/{connection_id}/sync-jobs"
     job_id: int = world.ok("POST", path, {"cron": "0 * * * *"})["id"]
     return job_id
+
+
+def a_key(world: World) -> int:
+    key_id: int = world.ok("POST", "/v1/api-keys", {"name": "BI", "scopes": ["read"]})["id"]
+    return key_id
 
 
 # -- every write route: how to reach it, and what the database must hold once it has answered -----
@@ -510,6 +516,20 @@ CASES: dict[str, Case] = {
     "POST /v1/sync-jobs/{job_id}/run": Case(
         prepare=lambda w: Call(f"/v1/sync-jobs/{a_sync_job(w)}/run", {}),
         stored=lambda w, r: _expect(w.count(SyncRun, SyncRun.id == r.json()["id"]), 1),
+    ),
+    "POST /v1/api-keys": Case(
+        prepare=lambda w: Call("/v1/api-keys", {"name": "BI", "scopes": ["read"]}),
+        stored=lambda w, r: _expect(w.count(ApiKey, ApiKey.id == r.json()["id"]), 1),
+    ),
+    "DELETE /v1/api-keys/{key_id}": Case(
+        prepare=lambda w: Call(f"/v1/api-keys/{a_key(w)}"),
+        stored=lambda w, r: _expect(
+            w.count(ApiKey, ApiKey.id == _last_path_id(r), ApiKey.revoked_at.is_not(None)), 1
+        ),
+    ),
+    "POST /v1/api-keys/{key_id}/rotate": Case(
+        prepare=lambda w: Call(f"/v1/api-keys/{a_key(w)}/rotate"),
+        stored=lambda w, r: _expect(w.count(ApiKey, ApiKey.replaced_by_id == r.json()["id"]), 1),
     ),
 }
 
