@@ -208,3 +208,26 @@ def test_network_failures_read_the_same_whatever_the_port_did() -> None:
     ]
     assert {network_failure(error).detail for error in failures} == {UNREACHABLE}
     assert all(isinstance(network_failure(error), RetriableError) for error in failures)
+
+
+def test_both_connectors_send_every_request_through_the_guard() -> None:
+    """A connector built with no guard gets the strict one: its HTTP pools are the guarded ones."""
+    from connectors.hubspot import HubSpotCredentials
+    from connectors.hubspot.client import HubSpotClient
+    from connectors.outbound import GuardedAdapter
+    from connectors.retry import RetryPolicy
+    from connectors.salesforce import SalesforceCredentials
+    from connectors.salesforce.client import SalesforceClient
+
+    hubspot = HubSpotClient(HubSpotCredentials(access_token="t"), RetryPolicy())
+    pools = [
+        c.rest_client.pool_manager for c in (hubspot._search.api_client, hubspot._tokens.api_client)
+    ]
+    assert all(pool.pool_classes_by_scheme["https"].ConnectionCls.guard == GUARD for pool in pools)
+    salesforce = SalesforceClient(
+        SalesforceCredentials(auth="password", username="u", password="p", security_token="s"),
+        RetryPolicy(),
+    )
+    assert isinstance(
+        salesforce._session.get_adapter("https://x.my.salesforce.com"), GuardedAdapter
+    )
