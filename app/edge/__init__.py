@@ -16,5 +16,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     redaction.install()
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(
-        BodyLimit, limit=settings.max_body_bytes, bulk_limit=settings.max_bulk_body_bytes
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        bulk_limit=settings.max_bulk_body_bytes,
+        file_limit=settings.import_max_bytes,
     )

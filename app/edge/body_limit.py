@@ -2,7 +2,8 @@
 
 A declared ``Content-Length`` over the cap is answered 413 before any byte is read; a body that
 streams past it (chunked, or lying about its length) is cut off at the cap: the read raises a
-413 that FastAPI passes on unchanged. Bulk routes (imports and batches) have their own, larger cap.
+413 that FastAPI passes on unchanged. Bulk routes (batches, the CRM import) have a larger cap,
+and the streamed file imports the cap of ``COMMATTR_IMPORT_MAX_BYTES`` (their own code counts too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 BULK_PATHS = frozenset(
     {"/v1/crm/import", "/v1/touchpoints:batch", "/v1/members:batch", "/v1/exchange-rates"}
 )
+FILE_IMPORT_PATHS = frozenset({"/v1/touchpoints:import", "/v1/members:import"})
 
 
 def too_large(limit: int) -> str:
@@ -29,13 +31,16 @@ def too_large(limit: int) -> str:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, limit: int, bulk_limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, bulk_limit: int, file_limit: int) -> None:
         self.app = app
         self.limit = limit
-        self.bulk_limit = bulk_limit
+        self.by_path = {
+            **dict.fromkeys(BULK_PATHS, bulk_limit),
+            **dict.fromkeys(FILE_IMPORT_PATHS, file_limit),
+        }
 
     def limit_for(self, scope: Scope) -> int:
-        return self.bulk_limit if scope.get("path") in BULK_PATHS else self.limit
+        return self.by_path.get(scope.get("path", ""), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -72,3 +72,14 @@ def test_the_default_limits_fit_the_biggest_legitimate_batch() -> None:
     }
     batch = len(json.dumps({"touchpoints": [touchpoint] * 10_000}))
     assert batch * 10 < Settings().max_bulk_body_bytes
+
+
+def test_streamed_file_imports_keep_their_own_larger_cap(small: Api) -> None:
+    rows = "".join(f"m{i},m{i}@example.com\n" for i in range(1000))
+    response = small.post(
+        "/v1/members:import?source=forum",
+        content=f"external_id,email\n{rows}".encode(),
+        headers={**small.headers, "Content-Type": "text/csv"},
+    )
+    assert len(response.request.content) > 4096
+    assert response.status_code != 413, response.text
