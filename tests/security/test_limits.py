@@ -76,7 +76,7 @@ def test_the_default_limits_fit_the_biggest_legitimate_batch() -> None:
 
 def test_streamed_file_imports_keep_their_own_larger_cap(small: Api) -> None:
     rows = "".join(f"m{i},m{i}@example.com\n" for i in range(1000))
-    response = small.post(
+    response = small.client.post(
         "/v1/members:import?source=forum",
         content=f"external_id,email\n{rows}".encode(),
         headers={**small.headers, "Content-Type": "text/csv"},
