@@ -67,6 +67,7 @@ def _principal(
     if principal is None:
         raise Unauthorized("unknown or revoked API key")
     request.state.workspace_id = principal.workspace_id  # for the request's log line
+    auth_service.note_use(request.app.state.sessionmaker, principal, clock())
     return principal
 
 

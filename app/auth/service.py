@@ -8,9 +8,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth import repository
+from app.db import transaction
 from app.exceptions import Conflict, InvalidInput, NotFound
 from app.models import ApiKey
 
@@ -24,6 +25,7 @@ class Principal:
     workspace_id: int
     api_key_id: int
     scopes: frozenset[str]
+    last_used_at: datetime | None = None
 
     def allows(self, scope: str) -> bool:
         """Scopes nest: admin can write, write can read."""
@@ -80,9 +82,21 @@ def authenticate(session: Session, *, secret: str, now: datetime) -> Principal |
     key = repository.active_key_by_hash(session, digest(secret), now)
     if key is None:
         return None
-    if key.last_used_at is None or key.last_used_at <= now - LAST_USED_RESOLUTION:
-        repository.touch(session, key.id, now, LAST_USED_RESOLUTION)
-    return Principal(workspace_id=key.workspace_id, api_key_id=key.id, scopes=frozenset(key.scopes))
+    return Principal(
+        workspace_id=key.workspace_id,
+        api_key_id=key.id,
+        scopes=frozenset(key.scopes),
+        last_used_at=key.last_used_at,
+    )
+
+
+def note_use(factory: sessionmaker[Session], principal: Principal, now: datetime) -> None:
+    """last_used_at, written at most once a minute per key in its own short transaction, so a
+    read request holds no write lock while it runs."""
+    last = principal.last_used_at
+    if last is None or last <= now - LAST_USED_RESOLUTION:
+        with transaction(factory) as session:
+            repository.touch(session, principal.api_key_id, now, LAST_USED_RESOLUTION)
 
 
 def get_key(session: Session, *, workspace_id: int, key_id: int) -> ApiKey:
