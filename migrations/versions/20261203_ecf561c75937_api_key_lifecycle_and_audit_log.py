@@ -1,7 +1,7 @@
 """api key lifecycle and audit log
 
 Revision ID: ecf561c75937
-Revises: be77622fdf04
+Revises: c42534b37220
 Create Date: 2026-12-03 09:31:26.568514
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import app.models.base
 
 revision: str = "ecf561c75937"
-down_revision: str | None = "be77622fdf04"
+down_revision: str | None = "c42534b37220"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
