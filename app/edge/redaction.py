@@ -21,7 +21,7 @@ _PATTERNS = (
     (re.compile(r"\bca_[A-Za-z0-9_\-]{16,}"), f"ca_{REDACTED}"),
     (
         re.compile(
-            rf"(?i)(\b(?:{_SECRET_NAMES})\b[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(REDACTED)})[^\"'&\s,;}}\]]+"
+            rf"(?i)(\b(?:{_SECRET_NAMES})\b[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(REDACTED)}|bearer\b)[^\"'&\s,;}}\]]+"
         ),
         rf"\1{REDACTED}",
     ),
