@@ -22,6 +22,22 @@ from app.touchpoints import service as touchpoints
 from app.touchpoints.schemas import PersonRef, TouchpointIn
 
 
+def record_count(body: CrmImport) -> int:
+    """How many records one import holds, over every kind."""
+    return sum(
+        len(part)
+        for part in (
+            body.accounts,
+            body.contacts,
+            body.leads,
+            body.opportunities,
+            body.contact_roles,
+            body.campaign_members,
+            body.exchange_rates,
+        )
+    )
+
+
 def import_records(
     session: Session, *, workspace: Workspace, body: CrmImport, now: datetime
 ) -> ImportCounts:
