@@ -222,7 +222,7 @@ def _no_secret_input(error: dict[str, Any]) -> dict[str, Any]:
 async def validation_error(_request: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422 body, with inputs clipped (see ``clip_error_inputs``)."""
     assert isinstance(error, RequestValidationError)
-    errors = [_no_secret_input(e) for e in clip_error_inputs(error.errors())]
+    errors = clip_error_inputs([_no_secret_input(e) for e in error.errors()])
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
