@@ -1,7 +1,7 @@
 """api key lifecycle and audit log
 
 Revision ID: ecf561c75937
-Revises: c42534b37220
+Revises: 4eaecc942cc1
 Create Date: 2026-12-03 09:31:26.568514
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import app.models.base
 
 revision: str = "ecf561c75937"
-down_revision: str | None = "c42534b37220"
+down_revision: str | None = "4eaecc942cc1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
