@@ -61,6 +61,7 @@ class ContactRecord(Record):
     account_external_id: str | None = None
     name: str | None = None
     email: str | None = None
+    additional_emails: tuple[str, ...] = ()  # HubSpot hs_additional_emails
 
 
 @dataclass(frozen=True, kw_only=True)

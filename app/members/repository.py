@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     Account,
     Contact,
+    ContactEmail,
     IdentityKind,
     Lead,
     LinkMethod,
@@ -142,6 +143,17 @@ def contacts_by_email(
         )
         for email, contact_id in rows:
             found[str(email)].append(contact_id)
+        for email, contact_id in session.execute(  # the other emails the CRM holds for a contact
+            select(ContactEmail.email_normalized, ContactEmail.contact_id)
+            .join(Contact, Contact.id == ContactEmail.contact_id)
+            .where(
+                ContactEmail.workspace_id == workspace_id,
+                ContactEmail.email_normalized.in_(chunk),
+                Contact.deleted_at.is_(None),
+            )
+        ):
+            if contact_id not in found[str(email)]:
+                found[str(email)].append(contact_id)
     return found
 
 

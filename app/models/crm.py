@@ -72,6 +72,23 @@ class Contact(SyncedRecord, Base):
     created_at: Mapped[datetime]
 
 
+class ContactEmail(Base):
+    """A contact's emails besides ``contact.email`` that the CRM holds (HubSpot
+    ``hs_additional_emails``): members resolve through them like through the primary one."""
+
+    __tablename__ = "contact_email"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "email_normalized"),
+        Index(None, "workspace_id", "email_normalized"),
+    )
+
+    id: Mapped[int] = id_pk()
+    workspace_id: Mapped[int] = workspace_fk()
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contact.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    email_normalized: Mapped[str] = mapped_column(String(320))
+
+
 class Lead(SyncedRecord, Base):
     __tablename__ = "lead"
     __table_args__ = (

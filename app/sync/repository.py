@@ -6,13 +6,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy import Table, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import (
     Account,
     AccountLink,
     Contact,
+    ContactEmail,
     CrmConnection,
     Lead,
     MemberLink,
@@ -429,3 +430,30 @@ def set_opportunity_accounts(session: Session, *, workspace_id: int, source: str
         .values(account_id=chosen)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def contact_emails(session: Session, contact_ids: Sequence[int]) -> dict[int, set[str]]:
+    """The additional (normalized) emails stored for each of these contacts."""
+    found: dict[int, set[str]] = {}
+    for start in range(0, len(contact_ids), CHUNK):
+        rows = session.execute(
+            select(ContactEmail.contact_id, ContactEmail.email_normalized).where(
+                ContactEmail.contact_id.in_(contact_ids[start : start + CHUNK])
+            )
+        )
+        for contact_id, email in rows:
+            found.setdefault(contact_id, set()).add(email)
+    return found
+
+
+def replace_contact_emails(
+    session: Session, contact_ids: Sequence[int], rows: list[dict[str, Any]]
+) -> None:
+    for start in range(0, len(contact_ids), CHUNK):
+        session.execute(
+            delete(ContactEmail).where(
+                ContactEmail.contact_id.in_(contact_ids[start : start + CHUNK])
+            )
+        )
+    if rows:
+        session.execute(insert(ContactEmail), rows)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.catalog import repository as catalog
 from app.clock import Clock
 from app.db import transaction
+from app.members.emails import normalize_email
 from app.members.service import resolve_members
 from app.models import (
     ActivityType,
@@ -40,6 +41,7 @@ from connectors.base import (
     AccountLinkRecord,
     CampaignTouchRecord,
     Connector,
+    ContactRecord,
     Cursor,
     FieldMapping,
     LinkStream,
@@ -391,6 +393,8 @@ def _apply_page(
             rows.append(row)
     repository.write_rows(session, spec.model, rows)
     _refresh_statistics(session, context, spec.model, len(rows))
+    if kind is RecordKind.CONTACT:
+        context.changed_people["contact"].update(_apply_contact_emails(session, context, records))
     if kind.value in context.changed_people:
         ids = repository.ids_for(
             session,
@@ -400,6 +404,53 @@ def _apply_page(
             external_ids=[r["external_id"] for r in rows],
         )
         context.changed_people[kind.value].update(ids.values())
+
+
+def _apply_contact_emails(
+    session: Session, context: SyncContext, records: list[Record]
+) -> set[int]:
+    """Store each contact's additional emails (none for a deleted contact); answer the ids of
+    the contacts whose additional emails changed."""
+    contacts = {r.external_id: r for r in records if isinstance(r, ContactRecord)}
+    ids = repository.ids_for(
+        session,
+        Contact,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        external_ids=contacts,
+    )
+    stored = repository.contact_emails(session, sorted(ids.values()))
+    changed: list[int] = []
+    rows: list[dict[str, Any]] = []
+    for external_id, contact_id in ids.items():
+        emails = _additional_emails(contacts[external_id])
+        if set(emails) == stored.get(contact_id, set()):
+            continue
+        changed.append(contact_id)
+        rows += [
+            {
+                "workspace_id": context.workspace_id,
+                "contact_id": contact_id,
+                "email": raw,
+                "email_normalized": normalized,
+            }
+            for normalized, raw in emails.items()
+        ]
+    repository.replace_contact_emails(session, sorted(changed), rows)
+    return set(changed)
+
+
+def _additional_emails(record: ContactRecord) -> dict[str, str]:
+    """Normalized -> as given, the primary email left out."""
+    if record.deleted:
+        return {}
+    primary = normalize_email(record.email)
+    found: dict[str, str] = {}
+    for raw in record.additional_emails:
+        normalized = normalize_email(raw)
+        if normalized is not None and normalized != primary:
+            found.setdefault(normalized, raw.strip())
+    return found
 
 
 _REFERENCE_FIELDS = {
@@ -608,6 +659,11 @@ def _resolve_changed_members(session: Session, context: SyncContext) -> None:
                     )
                 )
             )
+    emails.update(
+        email
+        for found in repository.contact_emails(session, sorted(contact_ids)).values()
+        for email in found
+    )
     email_list = sorted(e for e in emails if e)
     for start in range(0, len(email_list), repository.CHUNK):
         members.update(

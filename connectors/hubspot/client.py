@@ -208,18 +208,25 @@ class HubSpotClient:
         return with_retries(self._retry, lambda: self._attempt(request, parse))
 
     def _attempt(self, request: Callable[[], Any], parse: Callable[[Any], T]) -> T:
+        """One try, and on a 401 one more: after a token refresh (OAuth), or as it is with a
+        private app token (which never expires: HubSpot answers a stray 401 now and then, and one
+        must not fail a whole run)."""
         if self._token is None:
             self._refresh()
         try:
             return parse(self._send(request))
-        except AuthExpiredError as expired:
-            if not self._credentials.is_oauth:
-                raise AuthenticationFailed(expired.detail) from None
-            self._refresh()
+        except AuthExpiredError:
+            if self._credentials.is_oauth:
+                self._refresh()
         try:
             return parse(self._send(request))
         except AuthExpiredError as again:
-            raise AuthenticationFailed(f"after a token refresh: {again.detail}") from None
+            raise AuthenticationFailed(f"{self._refused()}: {again.detail}") from None
+
+    def _refused(self) -> str:
+        if self._credentials.is_oauth:
+            return "HubSpot refused the OAuth access token again after a refresh"
+        return "HubSpot refused the private app access token twice in a row"
 
     def _send(self, request: Callable[[], Any]) -> Any:
         try:

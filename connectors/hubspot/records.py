@@ -26,6 +26,7 @@ from connectors.errors import FatalError
 from connectors.hubspot.client import Associated, HubSpotObject, Stage
 
 MERGED_IDS = "hs_merged_object_ids"
+ADDITIONAL_EMAILS = "hs_additional_emails"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -130,7 +131,14 @@ def contact(
         account_external_id=_text(item, "associatedcompanyid"),
         name=" ".join(name for name in names if name) or None,
         email=_text(item, "email"),
+        additional_emails=_listed(item, ADDITIONAL_EMAILS),
     )
+
+
+def _listed(item: HubSpotObject, name: str) -> tuple[str, ...]:
+    """A multi-value property: values joined by ``;``."""
+    value = _text(item, name) or ""
+    return tuple(dict.fromkeys(part.strip() for part in value.split(";") if part.strip()))
 
 
 def opportunity(

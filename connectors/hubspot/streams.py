@@ -179,7 +179,14 @@ class ContactStream(ObjectStream):
     kind = RecordKind.CONTACT
     object_type = "contacts"
     cursor_property = CONTACT_MODIFIED
-    base_properties = ("firstname", "lastname", "email", "associatedcompanyid", "createdate")
+    base_properties = (
+        "firstname",
+        "lastname",
+        "email",
+        records.ADDITIONAL_EMAILS,
+        "associatedcompanyid",
+        "createdate",
+    )
 
     def _normalize(self, items: Sequence[HubSpotObject], *, deleted: bool) -> list[Record]:
         return [

@@ -141,7 +141,13 @@ class SalesforceClient:
         except AuthExpiredError:
             logger.info("Salesforce session expired; renewing it once")
             self._connection = None
+        try:
             return self._classified(lambda: operation(self._connect()))
+        except AuthExpiredError as again:
+            kind = "refresh token" if self.credentials.auth == "refresh_token" else "password"
+            raise FatalError(
+                f"Salesforce refused a new session from the {kind} credentials: {again.detail}"
+            ) from None
 
     def _connect(self) -> Salesforce:
         if self._connection is None:

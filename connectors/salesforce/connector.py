@@ -67,6 +67,8 @@ class SalesforceConnector:
         )
 
     def _missing(self, spec: ObjectSpec) -> list[str]:
+        if spec.optional and not self._org.has_object(spec.name):
+            return []
         needed = required_fields(spec, self._mapping)
         try:
             described = self._org.describe(spec.name)

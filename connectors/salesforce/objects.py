@@ -25,6 +25,7 @@ class ObjectSpec:
     fields: tuple[str, ...]
     convert: Callable[[RecordBuilder, Row], Record]
     mergeable: bool = False  # has MasterRecordId: merges leave the loser pointing at the survivor
+    optional: bool = False  # an org may not have the object: then the stream reads nothing
 
 
 SPECS: dict[RecordKind, ObjectSpec] = {
@@ -81,6 +82,13 @@ SPECS: dict[RecordKind, ObjectSpec] = {
             "OpportunityContactRole",
             ("Id", "OpportunityId", "ContactId", "Role", "IsPrimary"),
             records.opportunity_contact,
+        ),
+        ObjectSpec(
+            RecordKind.ACCOUNT_LINK,
+            "AccountContactRelation",
+            ("Id", "AccountId", "ContactId", "IsDirect", "Roles"),
+            records.account_contact_relation,
+            optional=True,  # only in orgs with Contacts to Multiple Accounts turned on
         ),
         ObjectSpec(
             RecordKind.CAMPAIGN_TOUCH,
@@ -152,6 +160,13 @@ class OrgFacts:
                 ),
             )
         return self._described[object_name]
+
+    def has_object(self, object_name: str) -> bool:
+        try:
+            self.describe(object_name)
+        except FatalError:
+            return False
+        return True
 
     def multi_currency(self) -> bool:
         return CURRENCY_FIELD in self.describe("Opportunity").fields

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connectors.base import (
+    AccountLinkRecord,
     AccountRecord,
     CampaignTouchRecord,
     ContactRecord,
@@ -205,6 +206,19 @@ def opportunity_contact(builder: RecordBuilder, row: Row) -> Record:
         contact_external_id=to_18(str(row["ContactId"])),
         role=text(row.get("Role")),
         is_primary=boolean(row.get("IsPrimary")),
+    )
+
+
+def account_contact_relation(builder: RecordBuilder, row: Row) -> Record:
+    """A contact related to an account (Contacts to Multiple Accounts); the direct relation is the
+    contact's own AccountId, the others are indirect."""
+    return AccountLinkRecord(
+        **builder.common(row),
+        object_kind="contact",
+        object_external_id=to_18(str(row["ContactId"])),
+        account_external_id=to_18(str(row["AccountId"])),
+        is_primary=boolean(row.get("IsDirect")),
+        role=text(row.get("Roles")),
     )
 
 

@@ -116,6 +116,8 @@ class SalesforceStream:
 
     def pages(self, since: Cursor | None, *, until: datetime) -> Iterator[Page]:
         """Reads start at the cursor's timestamp (>=); its id only orders the engine's overlap."""
+        if not self._available():
+            return
         soql = changes_soql(
             self._spec.name, self._fields(), since.modified_at if since else None, until
         )
@@ -126,9 +128,14 @@ class SalesforceStream:
 
     def all_ids(self) -> Iterator[str]:
         """Live ids through ``query`` (not queryAll): deleted rows are exactly what it leaves out."""
+        if not self._available():
+            return
         for rows in self._rest.pages(f"SELECT Id FROM {self._spec.name}", include_deleted=False):
             for row in rows:
                 yield to_18(str(row["Id"]))
+
+    def _available(self) -> bool:
+        return not self._spec.optional or self._org.has_object(self._spec.name)
 
     def _read(self, soql: str, *, full: bool, until: datetime) -> Iterator[list[Row]]:
         if full and self._count(until) > self._bulk_threshold:

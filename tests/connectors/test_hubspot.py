@@ -158,7 +158,7 @@ def test_companies_are_read_with_every_normalized_field(
     ]
 
 
-def test_contacts_are_read_with_their_primary_company(
+def test_contacts_are_read_with_their_primary_company_and_additional_emails(
     fake: FakeHubSpot, sleeps: list[float]
 ) -> None:
     created = datetime(2024, 11, 5, 8, 30, tzinfo=UTC)
@@ -169,6 +169,7 @@ def test_contacts_are_read_with_their_primary_company(
             "firstname": "Ada",
             "lastname": "Lovelace",
             "email": "ada@acme.com",
+            "hs_additional_emails": "ada@old-acme.com; ada.l@example.org",
             "associatedcompanyid": "101",
             "createdate": "2024-11-05T08:30:00.000Z",
         },
@@ -184,6 +185,7 @@ def test_contacts_are_read_with_their_primary_company(
             account_external_id="101",
             name="Ada Lovelace",
             email="ada@acme.com",
+            additional_emails=("ada@old-acme.com", "ada.l@example.org"),
         ),
         ContactRecord(external_id="8", modified_at=T0, created_at=T0, email="anon@x.io"),
     ]
@@ -540,6 +542,7 @@ def test_search_requests_send_exact_filters_sorts_and_properties(
         "firstname",
         "lastname",
         "email",
+        "hs_additional_emails",
         "associatedcompanyid",
         "createdate",
         "hs_merged_object_ids",
@@ -686,15 +689,30 @@ def test_an_expired_oauth_token_is_refreshed_once_in_the_middle_of_a_read(
     assert sleeps == []
 
 
-def test_a_rejected_private_app_token_is_fatal_without_retry(
+def test_a_rejected_private_app_token_is_tried_twice_then_fatal_naming_its_kind(
     fake: FakeHubSpot, sleeps: list[float]
 ) -> None:
     credentials = HubSpotCredentials(access_token="pat-na1-revoked", base_url=fake.base_url)
 
-    with pytest.raises(FatalError, match="refused the access token"):
+    with pytest.raises(FatalError, match="refused the private app access token twice"):
         read(connect(fake, sleeps, credentials=credentials), RecordKind.ACCOUNT)
-    assert len(fake.requests_log) == 1
+    assert len(fake.requests_log) == 2
     assert sleeps == []
+
+
+def test_a_single_401_in_the_middle_of_a_read_with_a_private_app_token_is_retried(
+    fake: FakeHubSpot, sleeps: list[float]
+) -> None:
+    put_contacts(fake, range(1, 251), T0)
+    put_contacts(fake, range(251, 501), T0 + timedelta(hours=1))
+    fake.client_error(1, status=401, message="Authentication credentials not found.", after=2)
+
+    records = read(connect(fake, sleeps), RecordKind.CONTACT)
+
+    assert [record.external_id for record in records] == [str(n) for n in range(1, 501)]
+    assert [request.path for request in fake.requests_log].count(
+        "/crm/v3/objects/contacts/search"
+    ) >= 4
 
 
 # -- reconciliation, usage, check -------------------------------------------------------------

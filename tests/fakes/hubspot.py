@@ -54,6 +54,7 @@ DEFAULT_PROPERTIES = {
         "firstname",
         "lastname",
         "email",
+        "hs_additional_emails",
         "associatedcompanyid",
         "createdate",
         "lastmodifieddate",
@@ -159,6 +160,7 @@ class _Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     truncate: bool = False
+    after: int = 0  # matching requests answered normally before the fault applies
 
 
 @dataclass
@@ -439,9 +441,13 @@ class FakeHubSpot:
         status: int = 400,
         message: str = "There was a problem with the request.",
         path: str | None = None,
+        after: int = 0,
     ) -> None:
-        body = {"status": "error", "message": message, "category": "VALIDATION_ERROR"}
-        self._add_fault(_Fault(status, times, path, body=body))
+        """The next ``times`` matching requests, once ``after`` more went through, get this
+        4xx (a 401 as HubSpot words it: category INVALID_AUTHENTICATION)."""
+        category = "INVALID_AUTHENTICATION" if status == 401 else "VALIDATION_ERROR"
+        body = {"status": "error", "message": message, "category": category}
+        self._add_fault(_Fault(status, times, path, body=body, after=after))
 
     def truncate(self, times: int = 1, *, path: str | None = None) -> None:
         """The next ``times`` matching requests get a 200 whose JSON body is cut in half."""
@@ -455,6 +461,9 @@ class FakeHubSpot:
         with self._lock:
             for fault in self._faults:
                 if fault.path is None or fault.path in path:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)

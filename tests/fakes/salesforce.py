@@ -58,6 +58,7 @@ _KEY_PREFIXES = {
     "Opportunity": "006",
     "OpportunityContactRole": "00K",
     "CampaignMember": "00v",
+    "AccountContactRelation": "07k",
     "Campaign": "701",
     "Organization": "00D",
 }
@@ -125,10 +126,27 @@ _FIELDS: dict[str, dict[str, str]] = {
         "HasResponded": "boolean",
         "FirstRespondedDate": "date",
     },
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_accountcontactrelation.htm
+    "AccountContactRelation": {
+        **_SYSTEM,
+        "AccountId": "reference",
+        "ContactId": "reference",
+        "IsDirect": "boolean",
+        "IsActive": "boolean",
+        "Roles": "multipicklist",
+    },
     "Campaign": {**_SYSTEM, "Name": "string", "Type": "picklist"},
     "Organization": {**_SYSTEM, "Name": "string", "DefaultCurrencyIsoCode": "picklist"},
 }
-_BOOLEAN_DEFAULTS = ("IsConverted", "IsClosed", "IsWon", "IsPrimary", "HasResponded")
+_BOOLEAN_DEFAULTS = (
+    "IsConverted",
+    "IsClosed",
+    "IsWon",
+    "IsPrimary",
+    "HasResponded",
+    "IsDirect",
+    "IsActive",
+)
 
 _SOQL = re.compile(
     r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)"
@@ -230,6 +248,7 @@ class FakeSalesforce:
         multi_currency: bool = False,
         default_currency: str = "USD",
         bulk_polls_before_complete: int = 1,
+        contacts_to_multiple_accounts: bool = True,
         port: int = 0,
     ) -> None:
         self.api_version = api_version
@@ -247,6 +266,8 @@ class FakeSalesforce:
         self.api_used, self.api_max = 0, 100_000
         self._lock = threading.RLock()
         self._fields = {name: dict(fields) for name, fields in _FIELDS.items()}
+        if not contacts_to_multiple_accounts:  # the object exists only once turned on
+            del self._fields["AccountContactRelation"]
         if multi_currency:
             for fields in self._fields.values():
                 fields["CurrencyIsoCode"] = "picklist"

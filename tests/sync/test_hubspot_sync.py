@@ -450,3 +450,52 @@ def test_records_stamped_by_a_portal_clock_ahead_of_ours_are_read_in_the_same_ru
     run = harness.sync(connect(harness, fake))
     assert run["counts"]["account"]["created"] == 1
     assert_database_equals_crm(harness, fake)
+
+
+def test_a_single_401_mid_pagination_with_a_private_app_token_is_retried(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    for n in range(250):
+        fake.put("companies", str(5000 + n), {"name": f"Company {n}"}, modified_at=T0)
+    fake.client_error(1, status=401, message="Authentication credentials not found.", after=1)
+    run = harness.sync(connect(harness, fake))
+    assert run["status"] == "succeeded", run["error"]
+    assert run["counts"]["account"]["created"] == 250
+    assert_database_equals_crm(harness, fake)
+
+
+def test_a_revoked_private_app_token_fails_the_run_naming_the_credential(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    fake.private_token = "pat-na1-rotated"
+    run = harness.sync(connection)
+    assert run["status"] == "failed"
+    assert "private app access token" in run["error"]["detail"]
+
+
+def test_members_resolve_through_a_contacts_additional_emails(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    harness.api.post(
+        "/v1/members:batch",
+        json={"members": [{"external_id": "m-alice", "emails": ["Alice.Personal@Example.org"]}]},
+    )
+    seed(fake)
+    fake.put(
+        "contacts",
+        "7",
+        {"hs_additional_emails": "alice.personal@example.org;alice@old-globex.com"},
+        modified_at=T0 + timedelta(minutes=7),
+    )
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    member = harness.api.get("/v1/members/m-alice").json()
+    assert [(link["target"], link["external_id"]) for link in member["links"]] == [("contact", "7")]
+    assert member["account"] == "101"
+
+    fake.put("contacts", "7", {"hs_additional_emails": ""}, modified_at=T0 + timedelta(days=2))
+    harness.later()
+    harness.sync(connection)
+    assert harness.api.get("/v1/members/m-alice").json()["links"] == []

@@ -15,7 +15,15 @@ import pytest
 from sqlalchemy import select
 
 from app.members.emails import normalize_domain
-from app.models import Account, Contact, Lead, Opportunity, OpportunityContact, Touchpoint
+from app.models import (
+    Account,
+    AccountLink,
+    Contact,
+    Lead,
+    Opportunity,
+    OpportunityContact,
+    Touchpoint,
+)
 from connectors.salesforce.records import to_18
 from tests.fakes.salesforce import FakeSalesforce, fake_salesforce_server
 from tests.sync.conftest import SyncHarness
@@ -115,6 +123,16 @@ def seed(fake: FakeSalesforce) -> dict[str, str]:
             "OpportunityContactRole",
             {"OpportunityId": ids[deal], "ContactId": ids[contact], "Role": "Decision Maker"},
         )["Id"]
+    # Contacts to Multiple Accounts: each contact's direct relation, and Dan also at Globex
+    for contact, account in (("alice", "globex"), ("bob", "globex"), ("dan", "initech")):
+        ids[f"{contact}_at_{account}"] = fake.put(
+            "AccountContactRelation",
+            {"AccountId": ids[account], "ContactId": ids[contact], "IsDirect": True},
+        )["Id"]
+    ids["dan_at_globex"] = fake.put(
+        "AccountContactRelation",
+        {"AccountId": ids["globex"], "ContactId": ids["dan"], "Roles": "Technical Buyer"},
+    )["Id"]
     campaign = fake.put("Campaign", {"Name": "Webinar March"})["Id"]
     ids["member_bob"] = fake.put(
         "CampaignMember",
@@ -224,6 +242,16 @@ def assert_database_equals_crm(harness: SyncHarness, fake: FakeSalesforce) -> No
         _id(r["Id"]): (_id(r["OpportunityId"]), _id(r["ContactId"]), r["Role"])
         for r in fake.records("OpportunityContactRole")
     }
+    got_links = {
+        key: (account_ids.get(account), contact_ids.get(contact), direct)
+        for key, (account, contact, direct) in live(
+            AccountLink, AccountLink.account_id, AccountLink.contact_id, AccountLink.is_primary
+        ).items()
+    }
+    assert got_links == {
+        _id(r["Id"]): (_id(r["AccountId"]), _id(r["ContactId"]), r["IsDirect"])
+        for r in fake.records("AccountContactRelation")
+    }
     touches = harness.rows(
         select(Touchpoint.external_id, Touchpoint.contact_id, Touchpoint.lead_id).where(
             Touchpoint.workspace_id == workspace, Touchpoint.source == SOURCE
@@ -265,6 +293,7 @@ def test_an_incremental_sync_sees_creates_updates_and_deletes(
     # Salesforce deletes a contact's roles and campaign memberships with it
     fake.delete("OpportunityContactRole", ids["role_bob"])
     fake.delete("CampaignMember", ids["member_bob"])
+    fake.delete("AccountContactRelation", ids["bob_at_globex"])
     fake.put("Opportunity", {"Id": ids["deal_open"], "StageName": "Closed Lost", "IsClosed": True})
     harness.later()
     run = harness.sync(connection)
@@ -477,3 +506,17 @@ def test_an_org_clock_behind_ours_loses_no_row_still_committing(
         select(Account.name).where(Account.workspace_id == harness.api.workspace_id)
     )
     assert sorted(stored) == ["Quick Inc", "Slow Ltd"]
+
+
+def test_a_contact_related_to_several_accounts_keeps_every_relation(
+    harness: SyncHarness, fake: FakeSalesforce
+) -> None:
+    ids = seed(fake)
+    connection = connect(harness, fake)
+    run = harness.sync(connection)
+    assert run["counts"]["account_link"]["created"] == 4
+    assert_database_equals_crm(harness, fake)
+    fake.hard_delete("AccountContactRelation", ids["dan_at_globex"])
+    harness.later(minutes=90)
+    assert harness.sync(connection)["counts"]["account_link"]["deleted"] == 1
+    assert_database_equals_crm(harness, fake)
