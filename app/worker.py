@@ -19,7 +19,7 @@ from app.runs import service
 from app.runs.defaults import prune_superseded, queue_defaults
 from app.sync.factory import build_connector, field_mapping
 from app.sync.jobs import queue_due_jobs
-from app.sync.service import execute_sync
+from app.sync.service import execute_sync, write_back_rotated_tokens
 from connectors.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,9 @@ def sync_next(
         run_id = claimed.id
         connection = session.get_one(CrmConnection, claimed.connection_id)
         connector = build_connector(connection, settings, retry)
+        write_back_rotated_tokens(
+            connector, factory, connection_id=connection.id, settings=settings, clock=clock
+        )
         mapping = field_mapping(connection)
     execute_sync(
         factory,

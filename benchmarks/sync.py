@@ -387,6 +387,102 @@ def seeded_crm(name: str, sizes: Sizes, seed: int) -> Iterator[tuple[Crm, float]
             yield HubSpotCrm(hubspot, seeded), seconds
 
 
+# -- the bare pull: the same records through the SDKs alone, no database ---------------------
+
+
+SALESFORCE_PULL = {
+    "Account": "Id, Name, Website, NumberOfEmployees, AnnualRevenue, MasterRecordId",
+    "Contact": "Id, AccountId, Name, Email, CreatedDate, MasterRecordId",
+    "Opportunity": "Id, Name, AccountId, Type, StageName, IsClosed, IsWon, CreatedDate, "
+    "CloseDate, Amount",
+    "OpportunityContactRole": "Id, OpportunityId, ContactId, Role, IsPrimary",
+}
+HUBSPOT_PULL = {
+    "companies": ["name", "domain", "numberofemployees", "annualrevenue"],
+    "contacts": ["firstname", "lastname", "email", "associatedcompanyid", "createdate"],
+    "deals": ["dealname", "amount", "dealstage", "pipeline", "createdate", "closedate"],
+}
+
+
+def bare_pull(crm: Crm) -> tuple[float, int]:
+    """Seconds to read every record the sync reads with the bare SDK (simple-salesforce REST
+    queryAll; hubspot-api-client list pages and v4 batch association reads), and how many."""
+    started = time.perf_counter()
+    if isinstance(crm, SalesforceCrm):
+        count = _salesforce_pull(crm.fake)
+    else:
+        assert isinstance(crm, HubSpotCrm)
+        count = _hubspot_pull(crm.fake)
+    return time.perf_counter() - started, count
+
+
+def _salesforce_pull(fake: FakeSalesforce) -> int:
+    import requests
+    from simple_salesforce.api import Salesforce
+
+    from tests.fakes.salesforce import CLIENT_ID, CLIENT_SECRET
+
+    token = requests.post(
+        f"{fake.instance_url}/services/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": fake.refresh_token,
+        },
+        timeout=30,
+    ).json()
+    sf = Salesforce(
+        session_id=token["access_token"], instance_url=fake.instance_url, version="59.0"
+    )
+    count = 0
+    for name, fields in SALESFORCE_PULL.items():
+        soql = f"SELECT {fields}, SystemModstamp, IsDeleted FROM {name} ORDER BY SystemModstamp, Id"
+        count += sum(1 for _ in sf.query_all_iter(soql, include_deleted=True))
+    return count
+
+
+def _hubspot_pull(fake: FakeHubSpot) -> int:
+    import hubspot.crm.associations.v4 as associations_v4
+    import hubspot.crm.objects as crm_objects
+
+    def client(package: Any) -> Any:
+        configuration = package.Configuration(host=fake.base_url)
+        configuration.access_token = fake.private_token
+        return package.ApiClient(configuration=configuration)
+
+    objects = crm_objects.BasicApi(client(crm_objects))
+    batch = associations_v4.BatchApi(client(associations_v4))
+    count = 0
+    ids: dict[str, list[str]] = {}
+    for object_type, properties in HUBSPOT_PULL.items():
+        after, found = None, []
+        while True:
+            options = {"after": after} if after else {}
+            page = objects.get_page(object_type, limit=100, properties=properties, **options)
+            found += [item.id for item in page.results]
+            following = page.paging.next if page.paging else None
+            if following is None:
+                break
+            after = following.after
+        ids[object_type] = found
+        count += len(found)
+    for from_type, to_type in (
+        ("deals", "contacts"),
+        ("companies", "contacts"),
+        ("companies", "deals"),
+    ):
+        pending = [{"id": record_id} for record_id in ids[from_type]]
+        while pending:
+            chunk, pending = pending[:1000], pending[1000:]
+            result = batch.get_page(from_type, to_type, {"inputs": chunk})
+            for row in result.results:
+                count += len(row.to or ())
+                if row.paging and row.paging.next:
+                    pending.append({"id": row._from.id, "after": row.paging.next.after})
+    return count
+
+
 # -- databases ---------------------------------------------------------------------------------
 
 
@@ -447,6 +543,7 @@ class Phase:
     streams: dict[str, dict[str, float]]
     finish: float
     check: str
+    bare_pull: float = 0.0  # seconds to pull the same records with the bare SDK, no database
 
 
 def _run(
@@ -488,6 +585,8 @@ def run_case(
     phases: list[Phase] = []
     with seeded_crm(crm_name, sizes, args.seed) as (crm, seeding):
         _say(f"{crm_name}/{backend}: fake seeded in {seeding:.1f}s: {crm.live_counts()}")
+        pull_seconds, pulled = bare_pull(crm)
+        _say(f"{crm_name}/{backend}: bare SDK pull of {pulled} records in {pull_seconds:.1f}s")
         url = fresh_database(backend, f"bench_sync_{crm_name}", scratch, server_url)
         engine = build_engine(Settings(database_url=url))
         migrate.upgrade(engine)
@@ -546,6 +645,7 @@ def run_case(
             ]
             phases.append(
                 Phase(
+                    bare_pull=pull_seconds,
                     crm=crm_name,
                     backend=backend,
                     phase=phase,
@@ -602,6 +702,19 @@ def table(phases: list[Phase]) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(phases: list[Phase]) -> str:
+    """Bare SDK pull against the full sync with database writes, per CRM and database."""
+    header = f"{'crm':<10} {'backend':<10} {'bare pull s':>11} {'full sync s':>11} {'ratio':>6}"
+    lines = [header, "-" * len(header)]
+    for p in phases:
+        if p.phase == "full":
+            ratio = p.seconds / p.bare_pull if p.bare_pull else 0.0
+            lines.append(
+                f"{p.crm:<10} {p.backend:<10} {p.bare_pull:>11.2f} {p.seconds:>11.2f} {ratio:>5.1f}x"
+            )
+    return "\n".join(lines)
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -638,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
             for backend in backends:
                 phases.extend(run_case(crm_name, backend, args, server_url, Path(scratch)))
     print(table(phases))
+    print(side_by_side(phases))
     if args.json:
         args.json.write_text(json.dumps([asdict(p) for p in phases], indent=2) + "\n")
     failed = [p for p in phases if p.status != "succeeded" or p.check != "ok"]

@@ -10,7 +10,7 @@ sync's start. A connector only has to read correctly: ``>=`` the given cursor, o
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -152,6 +152,8 @@ class ConnectionCheck:
     missing: tuple[str, ...] = ()  # "Object.Field" the connector needs but cannot read
     usage: ApiUsage | None = None
     detail: str | None = None
+    # each scope (HubSpot) or object (Salesforce) the sync reads, and whether it may
+    scopes: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,9 @@ class LinkStream(Protocol):
 
 class Connector(Protocol):
     source: str  # "salesforce" or "hubspot": the source column of every stored record
+    # Called with the new refresh token the moment the CRM rotates it (OAuth refresh-token
+    # rotation), so that whoever stores the credentials never keeps a revoked one.
+    on_token_rotated: Callable[[str], None] | None
 
     def streams(self) -> Mapping[RecordKind, Stream | LinkStream]: ...
 

@@ -146,6 +146,11 @@ class ConnectionOut(BaseModel):
 class ConnectionTestResult(BaseModel):
     authenticated: bool = Field(description="The CRM accepted the credentials.")
     missing: list[str] = Field(description="Objects or fields needed but not readable.")
+    scopes: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Each scope (HubSpot) or object (Salesforce) the sync reads, and whether "
+        "these credentials may read it.",
+    )
     api_used: int | None = Field(description="API calls used today, as the CRM reports.")
     api_limit: int | None = Field(description="Daily API call limit.")
     detail: str | None = Field(description="What went wrong, if anything.")

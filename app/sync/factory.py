@@ -61,6 +61,7 @@ def test_connection(connection: CrmConnection, settings: Settings) -> Connection
     return ConnectionTestResult(
         authenticated=check.authenticated,
         missing=list(check.missing),
+        scopes=dict(check.scopes),
         api_used=check.usage.used if check.usage else None,
         api_limit=check.usage.limit if check.usage else None,
         detail=check.detail,

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import repository as catalog
 from app.clock import Clock
+from app.config import Settings
+from app.crypto import decrypt_json, encrypt_json
 from app.db import transaction
 from app.members.emails import normalize_email
 from app.members.service import resolve_members
@@ -156,6 +158,29 @@ def execute_sync(
         status, error = "failed", {"type": type(failure).__name__, "detail": failure.detail}
     _finish(context, status, error)
     return status
+
+
+def write_back_rotated_tokens(
+    connector: Connector,
+    factory: sessionmaker[Session],
+    *,
+    connection_id: int,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Store a refresh token the CRM rotates, encrypted, the moment it is issued (in its own
+    transaction): the old one is revoked, and a restart must find the working one."""
+
+    def write(token: str) -> None:
+        with transaction(factory) as session:
+            connection = session.get_one(CrmConnection, connection_id)
+            stored = decrypt_json(settings, connection.credentials_encrypted)
+            stored["refresh_token"] = token
+            connection.credentials_encrypted = encrypt_json(settings, stored)
+            connection.updated_at = clock()
+        log.info("stored the rotated refresh token of connection %s", connection_id)
+
+    connector.on_token_rotated = write
 
 
 def _finish(context: SyncContext, status: str, error: dict[str, Any] | None) -> None:

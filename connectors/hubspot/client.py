@@ -94,6 +94,7 @@ class HubSpotClient:
         self._refresh_token = credentials.refresh_token
         self._usage: ApiUsage | None = None
         self._clock = ServerClock()
+        self.on_token_rotated: Callable[[str], None] | None = None
         self._configurations: list[Any] = []
         objects_client = self._api_client(crm_objects)
         self._search = crm_objects.SearchApi(objects_client)
@@ -255,8 +256,12 @@ class HubSpotClient:
         token = getattr(response, "access_token", None)
         if not token:
             raise incomplete("token")
-        self._refresh_token = getattr(response, "refresh_token", None) or self._refresh_token
         self._set_token(token)
+        rotated = getattr(response, "refresh_token", None)
+        if rotated and rotated != self._refresh_token:
+            self._refresh_token = rotated
+            if self.on_token_rotated is not None:
+                self.on_token_rotated(rotated)
 
     def _set_token(self, token: str) -> None:
         self._token = token

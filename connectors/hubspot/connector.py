@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from connectors.base import (
@@ -13,10 +13,10 @@ from connectors.base import (
     RecordKind,
     Stream,
 )
-from connectors.errors import FatalError
 from connectors.hubspot.auth import HubSpotCredentials
 from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.errors import AuthenticationFailed
+from connectors.hubspot.errors import AuthenticationFailed, ScopeMissing
+from connectors.hubspot.search import ID_PROPERTY
 from connectors.hubspot.streams import (
     CompanyLinkStream,
     CompanyStream,
@@ -66,6 +66,14 @@ class HubSpotConnector:
         self._streams[RecordKind.OPPORTUNITY_CONTACT] = DealContactStream(self._client)
         self._streams[RecordKind.ACCOUNT_LINK] = CompanyLinkStream(self._client)
 
+    @property
+    def on_token_rotated(self) -> Callable[[str], None] | None:
+        return self._client.on_token_rotated
+
+    @on_token_rotated.setter
+    def on_token_rotated(self, callback: Callable[[str], None] | None) -> None:
+        self._client.on_token_rotated = callback
+
     def streams(self) -> Mapping[RecordKind, Stream | LinkStream]:
         return dict(self._streams)
 
@@ -77,25 +85,36 @@ class HubSpotConnector:
         return self._client.server_time()
 
     def check(self) -> ConnectionCheck:
-        """Reads each object's property list and the deal pipelines. ``missing`` names
-        ``"{object}.{property}"`` for each property the connection reads but the account
-        lacks, and ``"{object}.*"`` for an object the credentials may not read."""
+        """Authenticates, then tries each object the sync reads with the smallest read there
+        is: ``scopes`` tells which of ``crm.objects.{object}.read`` and
+        ``crm.schemas.{object}.read`` the token has (a 403 is a missing scope, never a failed
+        authentication), and ``missing`` names ``"{object}.{property}"`` for each property the
+        sync needs that the account lacks (properties HubSpot computes or may hide, like
+        ``hs_merged_object_ids``, or may not have, like ``dealtype``, are not needed)."""
+        scopes: dict[str, bool] = {}
+        missing: list[str] = []
         try:
-            missing = [name for stream in self._objects for name in self._missing(stream)]
-            self._client.deal_stages()
+            for stream in self._objects:
+                missing += self._check_object(stream, scopes)
         except AuthenticationFailed as refused:
             return ConnectionCheck(
                 authenticated=False, usage=self._client.usage(), detail=refused.detail
             )
         return ConnectionCheck(
-            authenticated=True, missing=tuple(missing), usage=self._client.usage()
+            authenticated=True, missing=tuple(missing), usage=self._client.usage(), scopes=scopes
         )
 
-    def _missing(self, stream: ObjectStream) -> list[str]:
+    def _check_object(self, stream: ObjectStream, scopes: dict[str, bool]) -> list[str]:
+        name = stream.object_type
         try:
-            names = self._client.property_names(stream.object_type)
-        except AuthenticationFailed:
-            raise
-        except FatalError:
-            return [f"{stream.object_type}.*"]
-        return [f"{stream.object_type}.{name}" for name in stream.properties if name not in names]
+            self._client.search(name, {"limit": 1, "properties": [ID_PROPERTY]})
+            scopes[f"crm.objects.{name}.read"] = True
+        except ScopeMissing:
+            scopes[f"crm.objects.{name}.read"] = False
+        try:
+            names = self._client.property_names(name)
+            scopes[f"crm.schemas.{name}.read"] = True
+        except ScopeMissing:
+            scopes[f"crm.schemas.{name}.read"] = False
+            return []
+        return [f"{name}.{prop}" for prop in stream.needed_properties if prop not in names]

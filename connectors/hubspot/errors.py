@@ -34,6 +34,10 @@ class AuthenticationFailed(FatalError):
     rejected: the connection needs new credentials."""
 
 
+class ScopeMissing(FatalError):
+    """HubSpot answered 403: the token lacks a scope the call needs (category MISSING_SCOPES)."""
+
+
 @dataclass(frozen=True)
 class Failure:
     """What one failed HTTP exchange told us, read once from the SDK's exception."""
@@ -89,6 +93,10 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         lambda f: f.status == 401,
         lambda f: AuthExpiredError(f"HubSpot refused the access token: {f.message}"),
+    ),
+    _Rule(
+        lambda f: f.status == 403,
+        lambda f: ScopeMissing(f"HubSpot refused the call for a missing scope: {f.message}"),
     ),
     _Rule(
         lambda f: 500 <= f.status <= 599,

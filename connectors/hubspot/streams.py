@@ -21,6 +21,11 @@ from connectors.hubspot import records
 from connectors.hubspot.client import HubSpotClient, HubSpotObject, ObjectPage, Stage
 from connectors.hubspot.search import ID_PROPERTY, SearchPaginator
 
+# Read when present, never needed: HubSpot computes them and may leave them out of the property
+# list (merged ids, additional emails), or an account may not have them (deal type, currency).
+OPTIONAL_PROPERTIES = frozenset(
+    {records.MERGED_IDS, records.ADDITIONAL_EMAILS, "dealtype", "deal_currency_code"}
+)
 MODIFIED = "hs_lastmodifieddate"
 CONTACT_MODIFIED = "lastmodifieddate"
 
@@ -93,6 +98,10 @@ class ObjectStream:
         extra = self._mapping.extra_fields.get(self.kind, ())
         wanted = (*self._base_properties(), records.MERGED_IDS, self.cursor_property, *extra)
         return tuple(dict.fromkeys(wanted))
+
+    @property
+    def needed_properties(self) -> tuple[str, ...]:
+        return tuple(name for name in self.properties if name not in OPTIONAL_PROPERTIES)
 
     def pages(self, since: Cursor | None, *, until: datetime) -> Iterator[Page]:
         self._begin()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -104,6 +104,7 @@ class SalesforceClient:
         self._login_url = login_url
         self._session = guard.mount(_Session(timeout))
         self._connection: Salesforce | None = None
+        self.on_token_rotated: Callable[[str], None] | None = None
 
     def call(self, operation: Callable[[Salesforce], T]) -> T:
         """``operation`` on the live connection, wrapped in the retry policy."""
@@ -189,6 +190,12 @@ class SalesforceClient:
         if response.status_code != 200:
             raise login_error(failure_from_body(response.status_code, _body(response)), response)
         body = response.json()
+        rotated = body.get("refresh_token")
+        if rotated and rotated != credentials.refresh_token:
+            # refresh token rotation: the old one is revoked from now on
+            self.credentials = replace(credentials, refresh_token=str(rotated))
+            if self.on_token_rotated is not None:
+                self.on_token_rotated(str(rotated))
         return str(body["access_token"]), str(body.get("instance_url") or credentials.instance_url)
 
     def _soap_login(self) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from connectors.base import ApiUsage, ConnectionCheck, FieldMapping, RecordKind, Stream
@@ -37,6 +37,14 @@ class SalesforceConnector:
         self._bulk = BulkQuery(self._client, page_size=bulk_page_size)
         self._bulk_threshold = bulk_threshold
 
+    @property
+    def on_token_rotated(self) -> Callable[[str], None] | None:
+        return self._client.on_token_rotated
+
+    @on_token_rotated.setter
+    def on_token_rotated(self, callback: Callable[[str], None] | None) -> None:
+        self._client.on_token_rotated = callback
+
     def streams(self) -> Mapping[RecordKind, Stream]:
         return {kind: self._stream(spec) for kind, spec in SPECS.items()}
 
@@ -48,7 +56,12 @@ class SalesforceConnector:
             usage = self._client.api_usage()
         except ConnectorError as error:
             return ConnectionCheck(authenticated=self._client.authenticated, detail=error.detail)
-        return ConnectionCheck(authenticated=True, missing=missing, usage=usage)
+        scopes = {
+            spec.name: self._org.has_object(spec.name)
+            for spec in SPECS.values()
+            if not spec.optional or self._org.has_object(spec.name)
+        }
+        return ConnectionCheck(authenticated=True, missing=missing, usage=usage, scopes=scopes)
 
     def api_usage(self) -> ApiUsage | None:
         return self._client.api_usage()

@@ -794,6 +794,45 @@ def test_check_names_the_properties_the_account_lacks(
     assert check.usage is not None
 
 
+def test_check_tells_each_scope_and_a_missing_scope_is_no_failed_authentication(
+    fake: FakeHubSpot, sleeps: list[float]
+) -> None:
+    fake.granted_scopes = {
+        "crm.objects.companies.read",
+        "crm.schemas.companies.read",
+        "crm.objects.contacts.read",
+        "crm.schemas.contacts.read",
+    }
+
+    check = connect(fake, sleeps).check()
+
+    assert check.authenticated
+    assert check.missing == ()
+    assert check.scopes == {
+        "crm.objects.companies.read": True,
+        "crm.schemas.companies.read": True,
+        "crm.objects.contacts.read": True,
+        "crm.schemas.contacts.read": True,
+        "crm.objects.deals.read": False,
+        "crm.schemas.deals.read": False,
+    }
+    assert check.usage is not None
+
+
+def test_a_healthy_portal_whose_property_list_omits_computed_properties_misses_nothing(
+    fake: FakeHubSpot, sleeps: list[float]
+) -> None:
+    for object_type in ("companies", "contacts", "deals"):
+        fake.remove_property(object_type, "hs_merged_object_ids")
+    fake.remove_property("deals", "dealtype")
+    fake.remove_property("contacts", "hs_additional_emails")
+
+    check = connect(fake, sleeps).check()
+
+    assert (check.authenticated, check.missing) == (True, ())
+    assert set(check.scopes.values()) == {True}
+
+
 def test_check_reports_refused_credentials(fake: FakeHubSpot, sleeps: list[float]) -> None:
     credentials = HubSpotCredentials(access_token="pat-na1-wrong", base_url=fake.base_url)
 

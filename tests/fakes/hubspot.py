@@ -247,8 +247,11 @@ class FakeHubSpot:
         self.association_page_size = association_page_size
         self.requests_log: list[LoggedRequest] = []
         self.tokens_issued = 0
+        self.rotate_refresh_tokens = False  # each refresh issues a new refresh token
         # The portal's clock as its responses' Date header tells it; None: this machine's clock.
         self.server_time: datetime | None = None
+        # Scopes the token was granted (None: every scope); calls needing another answer 403.
+        self.granted_scopes: set[str] | None = None
         self._oauth_token: str | None = None
         self._expired_tokens: set[str] = set()
         self._tables = {name: _Table(name) for name in OBJECT_TYPES}
@@ -371,6 +374,11 @@ class FakeHubSpot:
             self._associations.get((to_type, from_type), {}).get(int(to_id), {}).pop(
                 int(from_id), None
             )
+
+    def remove_property(self, object_type: str, name: str) -> None:
+        """The property list no longer shows ``name`` (records may still carry it)."""
+        with self._lock:
+            self._tables[object_type].property_names.discard(name)
 
     def set_pipelines(
         self, pipelines: Mapping[str, tuple[str, Sequence[tuple[str, str, bool, float]]]]
@@ -579,6 +587,13 @@ class FakeHubSpot:
         refused = self._unauthorized(headers.get("authorization", ""))
         if refused is not None:
             return 401, refused, {}
+        lacking = (
+            sorted(set(_scopes_needed(path)) - self.granted_scopes)
+            if (self.granted_scopes is not None)
+            else []
+        )
+        if lacking:
+            return 403, _missing_scopes(lacking), {}
         for route_method, pattern, handler in self._routes():
             match = pattern.fullmatch(path)
             if match and route_method == method:
@@ -659,6 +674,8 @@ class FakeHubSpot:
             self.tokens_issued += 1
             self._oauth_token = f"oauth-access-{self.tokens_issued}"
             token = self._oauth_token
+            if self.rotate_refresh_tokens:  # the old refresh token stops working
+                self.refresh_token = f"fake-refresh-{self.tokens_issued}"
         return (
             200,
             {
@@ -1020,6 +1037,41 @@ def _decode_body(content_type: str, raw: bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _scopes_needed(path: str) -> list[str]:
+    """The scopes a path needs (https://developers.hubspot.com/scopes): reading records and
+    their associations needs crm.objects.{object}.read, reading properties
+    crm.schemas.{object}.read."""
+    parts = path.strip("/").split("/")
+    if parts[:3] == ["crm", "v3", "properties"] and len(parts) > 3:
+        return [f"crm.schemas.{parts[3]}.read"]
+    if parts[:3] == ["crm", "v3", "objects"] and len(parts) > 3:
+        return [f"crm.objects.{parts[3]}.read"]
+    if parts[:3] == ["crm", "v4", "associations"] and len(parts) > 4:
+        return [f"crm.objects.{parts[3]}.read", f"crm.objects.{parts[4]}.read"]
+    if parts[:3] == ["crm", "v3", "pipelines"]:
+        return ["crm.objects.deals.read"]
+    return []
+
+
+def _missing_scopes(scopes: list[str]) -> dict[str, Any]:
+    # The 403 HubSpot answers for a missing scope (category MISSING_SCOPES), e.g.
+    # https://github.com/HubSpot/hubspot-api-nodejs/issues/268
+    return {
+        "status": "error",
+        "message": "This app hasn't been granted all required scopes to make this call. Read "
+        "more about required scopes here: https://developers.hubspot.com/scopes.",
+        "correlationId": "4f2071b3-bf52-4e77-8dbe-6f80ad4f3a5f",
+        "errors": [
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredGranularScopes": scopes},
+            }
+        ],
+        "links": {"scopes": "https://developers.hubspot.com/scopes"},
+        "category": "MISSING_SCOPES",
+    }
 
 
 def _error(message: str) -> dict[str, Any]:

@@ -262,6 +262,8 @@ class FakeSalesforce:
         # The org's clock as its responses' Date header tells it; None: this machine's clock.
         self.server_time: datetime | None = None
         self._pending: set[str] = set()  # rows stamped but not committed yet: invisible
+        self.refresh_token = REFRESH_TOKEN
+        self.rotate_refresh_tokens = False
         self.requests_log: list[LoggedRequest] = []
         self.api_used, self.api_max = 0, 100_000
         self._lock = threading.RLock()
@@ -502,15 +504,22 @@ class FakeSalesforce:
             form.get("grant_type") == "refresh_token"
             and form.get("client_id") == CLIENT_ID
             and form.get("client_secret") == CLIENT_SECRET
-            and form.get("refresh_token") == REFRESH_TOKEN
+            and form.get("refresh_token") == self.refresh_token
         )
         if not valid:
             return _json(
                 400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
             )
+        rotated = {}
+        if self.rotate_refresh_tokens:
+            # refresh token rotation: a new refresh token with every access token, the old one
+            # revoked (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_rotation.htm)
+            self.refresh_token = f"fake-refresh-token-{next(self._counter)}"
+            rotated = {"refresh_token": self.refresh_token}
         return _json(
             200,
             {
+                **rotated,
                 "access_token": self._issue_token(),
                 "signature": "ZmFrZS1zaWduYXR1cmU=",
                 "scope": "refresh_token api",

@@ -114,6 +114,15 @@ def test_the_connection_test_authenticates_and_reports_usage(
     assert checked.json() == {
         "authenticated": True,
         "missing": [],
+        "scopes": {
+            "Account": True,
+            "Contact": True,
+            "Lead": True,
+            "Opportunity": True,
+            "OpportunityContactRole": True,
+            "AccountContactRelation": True,
+            "CampaignMember": True,
+        },
         "api_used": 1234,
         "api_limit": 100_000,
         "detail": None,

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from app.models import Account, AccountLink, Contact, Opportunity, OpportunityContact
+from app.crypto import decrypt_json
+from app.models import Account, AccountLink, Contact, CrmConnection, Opportunity, OpportunityContact
 from tests.fakes.hubspot import FakeHubSpot
 from tests.sync.conftest import SyncHarness
 
@@ -499,3 +500,36 @@ def test_members_resolve_through_a_contacts_additional_emails(
     harness.later()
     harness.sync(connection)
     assert harness.api.get("/v1/members/m-alice").json()["links"] == []
+
+
+def test_the_connection_test_of_a_token_without_the_deals_scope_says_exactly_that(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    fake.granted_scopes = {
+        f"crm.{kind}.{name}.read"
+        for kind in ("objects", "schemas")
+        for name in ("companies", "contacts")
+    }
+    checked = harness.api.post(f"/v1/connections/{connect(harness, fake)}/test").json()
+    assert (checked["authenticated"], checked["missing"], checked["detail"]) == (True, [], None)
+    assert [scope for scope, granted in checked["scopes"].items() if not granted] == [
+        "crm.objects.deals.read",
+        "crm.schemas.deals.read",
+    ]
+    assert checked["api_limit"] == fake.daily_limit
+
+
+def test_a_rotated_oauth_refresh_token_is_stored_at_once_and_used_after_a_restart(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    fake.rotate_refresh_tokens = True
+    connection = connect(harness, fake, oauth=True)
+    assert harness.sync(connection)["status"] == "succeeded"
+    with harness.factory() as session:
+        stored = session.get_one(CrmConnection, connection).credentials_encrypted
+    assert decrypt_json(harness.settings, stored)["refresh_token"] == fake.refresh_token
+    assert fake.refresh_token.encode() not in stored
+    fake.expire_token()
+    harness.later()
+    assert harness.sync(connection)["status"] == "succeeded"  # a new worker, the stored token

@@ -14,11 +14,13 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from app.crypto import decrypt_json
 from app.members.emails import normalize_domain
 from app.models import (
     Account,
     AccountLink,
     Contact,
+    CrmConnection,
     Lead,
     Opportunity,
     OpportunityContact,
@@ -520,3 +522,18 @@ def test_a_contact_related_to_several_accounts_keeps_every_relation(
     harness.later(minutes=90)
     assert harness.sync(connection)["counts"]["account_link"]["deleted"] == 1
     assert_database_equals_crm(harness, fake)
+
+
+def test_a_rotated_refresh_token_is_stored_at_once_and_used_after_a_restart(
+    harness: SyncHarness, fake: FakeSalesforce
+) -> None:
+    seed(fake)
+    fake.rotate_refresh_tokens = True
+    connection = connect(harness, fake)
+    assert harness.sync(connection)["status"] == "succeeded"
+    with harness.factory() as session:
+        stored = session.get_one(CrmConnection, connection).credentials_encrypted
+    assert decrypt_json(harness.settings, stored)["refresh_token"] == fake.refresh_token
+    fake.expire_tokens()
+    harness.later()
+    assert harness.sync(connection)["status"] == "succeeded"  # a new worker, the stored token
