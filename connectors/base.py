@@ -124,6 +124,7 @@ class CampaignTouchRecord(Record):
     lead_external_id: str | None = None
     campaign_external_id: str | None = None
     campaign_name: str | None = None
+    email: str | None = None  # the person when the CRM names no record (a form submission)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,14 @@ class FieldMapping:
     type_map: Mapping[str, str] = field(default_factory=dict)  # CRM value -> our type
     extra_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> fields
     campaign_activity_type: str = "campaign_response"
+    # HubSpot marketing event participation state (lower case) or form_submission -> activity type
+    marketing_activity_types: Mapping[str, str] = field(default_factory=dict)
+
+    def marketing_activity_type(self, state: str) -> str:
+        """``state``: a participation state, or ``form_submission``."""
+        key = state.strip().lower()
+        default = "hubspot_form_submission" if key == "form_submission" else f"hubspot_event_{key}"
+        return self.marketing_activity_types.get(key) or default
 
     def opportunity_type(self, crm_value: str | None) -> str:
         if crm_value is None:

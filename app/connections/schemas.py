@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.bounds import Count, Finite, Text
+from app.catalog.schemas import KEY_PATTERN
 
 OBJECTS = (
     "account",
@@ -90,12 +92,21 @@ class FieldMappingIn(BaseModel):
         max_length=64,
         description="Activity type key given to campaign members.",
     )
+    marketing_activity_types: dict[Text, Text] = Field(
+        default_factory=dict,
+        max_length=16,
+        description="HubSpot marketing event participation state (registered, attended, "
+        "cancelled, no_show) -> activity type key (default hubspot_event_{state}).",
+    )
 
     @model_validator(mode="after")
     def _known_objects(self) -> FieldMappingIn:
         for name in self.extra_fields:
             if name not in OBJECTS:
                 raise ValueError(f"extra_fields: unknown object '{name}'")
+        for state, key in self.marketing_activity_types.items():
+            if not re.match(KEY_PATTERN, key):
+                raise ValueError(f"marketing_activity_types: '{key}' ({state}) is not a key")
         return self
 
 

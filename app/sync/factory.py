@@ -26,6 +26,9 @@ def field_mapping(connection: CrmConnection) -> FieldMapping:
         type_map=dict(stored.type_map),
         extra_fields={kind: tuple(fields) for kind, fields in stored.extra_fields.items()},
         campaign_activity_type=stored.campaign_activity_type,
+        marketing_activity_types={
+            state.strip().lower(): key for state, key in stored.marketing_activity_types.items()
+        },
     )
 
 

@@ -457,3 +457,24 @@ def replace_contact_emails(
         )
     if rows:
         session.execute(insert(ContactEmail), rows)
+
+
+def contact_ids_by_email(
+    session: Session, *, workspace_id: int, source: str, emails: Iterable[str]
+) -> dict[str, int]:
+    """normalized email -> the live contact of the source with it (the oldest, if several)."""
+    wanted = sorted(set(emails))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(Contact.email_normalized, Contact.id)
+            .where(
+                Contact.workspace_id == workspace_id,
+                Contact.source == source,
+                Contact.deleted_at.is_(None),
+                Contact.email_normalized.in_(wanted[start : start + CHUNK]),
+            )
+            .order_by(Contact.id.desc())
+        )
+        found.update({str(email): id_ for email, id_ in rows})
+    return found

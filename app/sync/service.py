@@ -528,29 +528,48 @@ def _references(
     return found
 
 
-def _campaign_activity_type(session: Session, context: SyncContext) -> int:
-    key = context.mapping.campaign_activity_type
+def _activity_type_id(
+    session: Session, context: SyncContext, key: str, known: dict[str, int]
+) -> int:
+    """The id of the marketing activity type ``key``, created when the workspace lacks it."""
+    if key in known:
+        return known[key]
     existing = catalog.activity_type(session, context.workspace_id, key)
-    if existing is not None:
-        return existing.id
-    created = ActivityType(
-        workspace_id=context.workspace_id,
-        key=key,
-        name="CRM campaign response",
-        category=Category.MARKETING,
-        is_community=False,
-    )
-    session.add(created)
-    session.flush()
-    return created.id
+    if existing is None:
+        existing = ActivityType(
+            workspace_id=context.workspace_id,
+            key=key,
+            name="CRM campaign response"
+            if key == context.mapping.campaign_activity_type
+            else f"CRM {key.replace('_', ' ')}",
+            category=Category.MARKETING,
+            is_community=False,
+        )
+        session.add(existing)
+        session.flush()
+    known[key] = existing.id
+    return existing.id
 
 
 def _apply_campaign_touches(
     session: Session, context: SyncContext, records: list[Record], counts: StreamCounts
 ) -> None:
-    activity_type_id = _campaign_activity_type(session, context)
+    activity_types: dict[str, int] = {}
     contacts = _references(session, context, records, "contact")
     leads = _references(session, context, records, "lead")
+    submitted = {
+        record.external_id: email
+        for record in records
+        if isinstance(record, CampaignTouchRecord)
+        and record.contact_external_id is None
+        and (email := normalize_email(record.email)) is not None
+    }
+    by_email = repository.contact_ids_by_email(
+        session,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        emails=submitted.values(),
+    )
     existing = repository.stored_rows(
         session,
         Touchpoint,
@@ -569,7 +588,9 @@ def _apply_campaign_touches(
             else:
                 counts.unchanged += 1
             continue
-        contact_id = contacts.get(record.contact_external_id or "")
+        contact_id = contacts.get(record.contact_external_id or "") or by_email.get(
+            submitted.get(record.external_id, "")
+        )
         lead_id = None if contact_id else leads.get(record.lead_external_id or "")
         if contact_id is None and lead_id is None:
             counts.skipped += 1
@@ -578,7 +599,9 @@ def _apply_campaign_touches(
             "workspace_id": context.workspace_id,
             "source": context.source,
             "external_id": record.external_id,
-            "activity_type_id": activity_type_id,
+            "activity_type_id": _activity_type_id(
+                session, context, record.activity_type, activity_types
+            ),
             "program_id": None,
             "occurred_at": record.occurred_at,
             "member_id": None,

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import hubspot.crm.associations.v4 as associations_v4
 import hubspot.crm.objects as crm_objects
 import hubspot.crm.pipelines as crm_pipelines
 import hubspot.crm.properties as crm_properties
+import hubspot.marketing.events as marketing_events
+import hubspot.marketing.forms as marketing_forms
 import hubspot.oauth as oauth
 
 from connectors.base import ApiUsage
@@ -38,6 +40,7 @@ from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy, with_retries
 
 T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 REQUEST_TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
 # Ids per association batch read (HubSpot changelog, "Batch Read Limit for HubSpot Associations
@@ -67,6 +70,28 @@ class Associated:
     to_id: str
     labels: tuple[str | None, ...]
     type_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Participation:
+    """One contact's participation in a marketing event, in its current state (REGISTERED,
+    ATTENDED, CANCELLED, NO_SHOW...)."""
+
+    id: str
+    contact_id: str | None
+    state: str
+    occurred_at: datetime
+    event_id: str
+    event_name: str | None
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    id: str  # conversionId
+    form_id: str
+    submitted_at: datetime
+    email: str | None
+    page_url: str | None
 
 
 @dataclass(frozen=True)
@@ -103,6 +128,10 @@ class HubSpotClient:
         self._pipelines = crm_pipelines.PipelinesApi(self._api_client(crm_pipelines))
         self._properties = crm_properties.CoreApi(self._api_client(crm_properties))
         self._tokens = oauth.TokensApi(self._api_client(oauth))
+        events_client = self._api_client(marketing_events)
+        self._events = marketing_events.BasicApi(events_client)
+        self._participations = marketing_events.RetrieveParticipantStateApi(events_client)
+        self._raw = self._api_client(marketing_forms)
 
     def _api_client(self, package: Any) -> Any:
         configuration = package.Configuration(host=self._credentials.base_url.rstrip("/"))
@@ -169,6 +198,67 @@ class HubSpotClient:
                 from_type, to_type, {"inputs": inputs}, _request_timeout=REQUEST_TIMEOUT
             ),
             _association_rows,
+        )
+
+    def marketing_events(self, after: str | None) -> tuple[list[str], str | None]:
+        """GET /marketing/v3/marketing-events?limit=100&after=: one page of event ids."""
+        options: dict[str, Any] = {"limit": 100}
+        if after is not None:
+            options["after"] = after
+        return self._call(
+            lambda: self._events.get_all_with_http_info(
+                _request_timeout=REQUEST_TIMEOUT, **options
+            ),
+            _event_ids,
+        )
+
+    def participations(
+        self, event_id: str, after: str | None
+    ) -> tuple[list[Participation], str | None]:
+        """GET /marketing/v3/marketing-events/participations/{id}/breakdown?limit=100&after=."""
+        options: dict[str, Any] = {"limit": 100}
+        if after is not None:
+            options["after"] = after
+        return self._call(
+            lambda: (
+                self._participations.get_participations_breakdown_by_marketing_event_id_with_http_info(
+                    int(event_id), _request_timeout=REQUEST_TIMEOUT, **options
+                )
+            ),
+            _participation_page,
+        )
+
+    def forms(self, after: str | None) -> tuple[list[str], str | None]:
+        """GET /marketing/v3/forms/?limit=100&after=: one page of form ids (read as plain JSON:
+        the SDK's form models demand every field of a form definition)."""
+        return self._call(
+            lambda: self._get("/marketing/v3/forms/", [("limit", 100)], after),
+            _form_ids,
+        )
+
+    def form_submissions(
+        self, form_id: str, after: str | None
+    ) -> tuple[list[FormSubmission], str | None]:
+        """GET /form-integrations/v1/submissions/forms/{id}?limit=50&after=, newest first."""
+        return self._call(
+            lambda: self._get(
+                f"/form-integrations/v1/submissions/forms/{form_id}", [("limit", 50)], after
+            ),
+            lambda body: _submission_page(form_id, body),
+        )
+
+    def _get(self, path: str, query: list[tuple[str, Any]], after: str | None) -> Any:
+        if after is not None:
+            query = [*query, ("after", after)]
+        return self._raw.call_api(
+            path,
+            "GET",
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            response_types_map={200: "object"},
+            auth_settings=["oauth2"],
+            _return_http_data_only=False,
+            _request_timeout=REQUEST_TIMEOUT,
         )
 
     def deal_stages(self) -> dict[tuple[str, str], Stage]:
@@ -353,6 +443,73 @@ def _associated(items: Iterable[Any]) -> list[Associated]:
         )
         for item in items
     ]
+
+
+def _next_after(result: Any) -> str | None:
+    following = getattr(getattr(result, "paging", None), "next", None)
+    return getattr(following, "after", None)
+
+
+def _event_ids(result: Any) -> tuple[list[str], str | None]:
+    results = getattr(result, "results", None)
+    if results is None:
+        raise incomplete("marketing events")
+    return [str(event.object_id) for event in results], _next_after(result)
+
+
+def _participation_page(result: Any) -> tuple[list[Participation], str | None]:
+    results = getattr(result, "results", None)
+    if results is None:
+        raise incomplete("participations")
+    return [_participation(item) for item in results], _next_after(result)
+
+
+def _participation(item: Any) -> Participation:
+    properties = item.properties
+    links = item.associations
+    contact = getattr(links, "contact", None)
+    event = links.marketing_event
+    occurred = getattr(properties, "occurred_at", None)
+    return Participation(
+        id=str(item.id),
+        contact_id=str(contact.contact_id) if contact and contact.contact_id else None,
+        state=str(properties.attendance_state or "REGISTERED"),
+        occurred_at=_EPOCH + timedelta(milliseconds=int(occurred))
+        if occurred is not None
+        else item.created_at,
+        event_id=str(event.marketing_event_id),
+        event_name=event.name,
+    )
+
+
+def _plain_next(body: Mapping[str, Any]) -> str | None:
+    following = (body.get("paging") or {}).get("next") or {}
+    after = following.get("after")
+    return str(after) if after else None
+
+
+def _form_ids(body: Any) -> tuple[list[str], str | None]:
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise incomplete("forms")
+    return [str(form["id"]) for form in body["results"]], _plain_next(body)
+
+
+def _submission_page(form_id: str, body: Any) -> tuple[list[FormSubmission], str | None]:
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise incomplete("form submissions")
+    found = []
+    for item in body["results"]:
+        values = {value.get("name"): value.get("value") for value in item.get("values") or ()}
+        found.append(
+            FormSubmission(
+                id=str(item["conversionId"]),
+                form_id=form_id,
+                submitted_at=_EPOCH + timedelta(milliseconds=int(item["submittedAt"])),
+                email=values.get("email"),
+                page_url=item.get("pageUrl"),
+            )
+        )
+    return found, _plain_next(body)
 
 
 def _stages(result: Any) -> dict[tuple[str, str], Stage]:

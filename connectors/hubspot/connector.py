@@ -23,17 +23,20 @@ from connectors.hubspot.streams import (
     ContactStream,
     DealContactStream,
     DealStream,
+    MarketingTouchStream,
     ObjectStream,
 )
 from connectors.outbound import OutboundGuard
 from connectors.retry import RetryPolicy
 
 MAX_PAGE_SIZE = 200  # HubSpot's search limit per request
+MARKETING_EVENTS_SCOPE = "crm.objects.marketing_events.read"
+FORMS_SCOPE = "forms"
 
 
 class HubSpotConnector:
-    """Companies, contacts, deals and deal→contact links of one HubSpot account. HubSpot has
-    no leads in this model and campaign responses are not read.
+    """Companies, contacts, deals, deal→contact links, every company link, and marketing event
+    participations as campaign touches of one HubSpot account. HubSpot has no leads here.
 
     ``default_currency`` is the currency of deals without ``deal_currency_code`` (HubSpot's
     account currency); ``page_size`` is the search page size."""
@@ -65,6 +68,9 @@ class HubSpotConnector:
         }
         self._streams[RecordKind.OPPORTUNITY_CONTACT] = DealContactStream(self._client)
         self._streams[RecordKind.ACCOUNT_LINK] = CompanyLinkStream(self._client)
+        self._streams[RecordKind.CAMPAIGN_TOUCH] = MarketingTouchStream(
+            self._client, mapping, page_size=page_size
+        )
 
     @property
     def on_token_rotated(self) -> Callable[[str], None] | None:
@@ -96,6 +102,8 @@ class HubSpotConnector:
         try:
             for stream in self._objects:
                 missing += self._check_object(stream, scopes)
+            scopes[MARKETING_EVENTS_SCOPE] = self._may_read(self._client.marketing_events)
+            scopes[FORMS_SCOPE] = self._may_read(self._client.forms)
         except AuthenticationFailed as refused:
             return ConnectionCheck(
                 authenticated=False, usage=self._client.usage(), detail=refused.detail
@@ -103,6 +111,13 @@ class HubSpotConnector:
         return ConnectionCheck(
             authenticated=True, missing=tuple(missing), usage=self._client.usage(), scopes=scopes
         )
+
+    def _may_read(self, first_page: Callable[[str | None], object]) -> bool:
+        try:
+            first_page(None)
+        except ScopeMissing:
+            return False
+        return True
 
     def _check_object(self, stream: ObjectStream, scopes: dict[str, bool]) -> list[str]:
         name = stream.object_type

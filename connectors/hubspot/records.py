@@ -15,6 +15,7 @@ from typing import Any
 from connectors.base import (
     AccountLinkRecord,
     AccountRecord,
+    CampaignTouchRecord,
     ContactRecord,
     FieldMapping,
     OpportunityContactRecord,
@@ -23,7 +24,13 @@ from connectors.base import (
     RecordKind,
 )
 from connectors.errors import FatalError
-from connectors.hubspot.client import Associated, HubSpotObject, Stage
+from connectors.hubspot.client import (
+    Associated,
+    FormSubmission,
+    HubSpotObject,
+    Participation,
+    Stage,
+)
 
 MERGED_IDS = "hs_merged_object_ids"
 ADDITIONAL_EMAILS = "hs_additional_emails"
@@ -219,3 +226,38 @@ def account_links(
         )
         for item in associated
     ]
+
+
+def event_touch_id(item: Participation) -> str:
+    return f"event-participation:{item.id}"
+
+
+def event_touch(item: Participation, mapping: FieldMapping) -> CampaignTouchRecord:
+    """A marketing event participation as a campaign touch of its contact."""
+    return CampaignTouchRecord(
+        external_id=event_touch_id(item),
+        modified_at=item.occurred_at,
+        properties={"state": item.state},
+        occurred_at=item.occurred_at,
+        activity_type=mapping.marketing_activity_type(item.state),
+        contact_external_id=item.contact_id,
+        campaign_external_id=item.event_id,
+        campaign_name=item.event_name,
+    )
+
+
+def form_touch_id(item: FormSubmission) -> str:
+    return f"form-submission:{item.id}"
+
+
+def form_touch(item: FormSubmission, mapping: FieldMapping) -> CampaignTouchRecord:
+    """A form submission as a campaign touch of the contact with its email."""
+    return CampaignTouchRecord(
+        external_id=form_touch_id(item),
+        modified_at=item.submitted_at,
+        properties={"page_url": item.page_url},
+        occurred_at=item.submitted_at,
+        activity_type=mapping.marketing_activity_type("form_submission"),
+        campaign_external_id=item.form_id,
+        email=item.email,
+    )

@@ -18,7 +18,15 @@ from typing import Any
 from connectors.base import Cursor, FieldMapping, Page, Record, RecordKind
 from connectors.errors import FatalError
 from connectors.hubspot import records
-from connectors.hubspot.client import HubSpotClient, HubSpotObject, ObjectPage, Stage
+from connectors.hubspot.client import (
+    FormSubmission,
+    HubSpotClient,
+    HubSpotObject,
+    ObjectPage,
+    Participation,
+    Stage,
+)
+from connectors.hubspot.errors import ScopeMissing
 from connectors.hubspot.search import ID_PROPERTY, SearchPaginator
 
 # Read when present, never needed: HubSpot computes them and may leave them out of the property
@@ -308,3 +316,87 @@ class CompanyLinkStream:
                     )
                 )
         return found
+
+
+class MarketingTouchStream:
+    """HubSpot's marketing touches as campaign touches: marketing event participations
+    (registered, attended, cancelled, no-show; ``"event-participation:{id}"``) of their contacts
+    and form submissions (``"form-submission:{conversionId}"``) of the contact with the email
+    submitted, each activity type mapped per connection.
+
+    Participations can be filtered by no date: every event's are read and the sync stores only
+    what is new or changed. Submissions come newest first: a read stops at the cursor, and the
+    cursor (the newest submission) is given with the last page, once everything is read. A token
+    without the marketing events or forms scope reads none of those."""
+
+    kind = RecordKind.CAMPAIGN_TOUCH
+
+    def __init__(self, client: HubSpotClient, mapping: FieldMapping, *, page_size: int) -> None:
+        self._client = client
+        self._mapping = mapping
+        self._page_size = page_size
+
+    def pages(self, since: Cursor | None, *, until: datetime) -> Iterator[Page]:
+        for found in self._participations():
+            touches = [
+                records.event_touch(item, self._mapping)
+                for item in found
+                if item.contact_id is not None and item.occurred_at <= until
+            ]
+            if touches:
+                yield Page(tuple(touches), None)
+        start = records.as_utc(since.modified_at) if since else None
+        newest: datetime | None = None
+        for submissions in self._submissions(start):
+            kept = [item for item in submissions if item.submitted_at <= until]
+            if kept:
+                newest = max([newest or kept[0].submitted_at, *(i.submitted_at for i in kept)])
+                yield Page(tuple(records.form_touch(i, self._mapping) for i in kept), None)
+        if newest is not None:
+            yield Page((), Cursor(newest, ""))
+
+    def all_ids(self) -> Iterator[str]:
+        for found in self._participations():
+            yield from (records.event_touch_id(item) for item in found if item.contact_id)
+        for submissions in self._submissions(None):
+            yield from (records.form_touch_id(item) for item in submissions)
+
+    def _participations(self) -> Iterator[list[Participation]]:
+        try:
+            events = list(_walk(self._client.marketing_events))
+        except ScopeMissing:
+            return
+        for event_id in events:
+            yield from _pages(partial(self._client.participations, event_id))
+
+    def _submissions(self, start: datetime | None) -> Iterator[list[FormSubmission]]:
+        try:
+            forms = list(_walk(self._client.forms))
+        except ScopeMissing:
+            return
+        for form_id in forms:
+            for found in _pages(partial(self._client.form_submissions, form_id)):
+                recent = [i for i in found if start is None or i.submitted_at >= start]
+                if recent:
+                    yield recent
+                if len(recent) < len(found):
+                    break  # newest first: the rest is older than the cursor
+
+
+def _pages(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> Iterator[list[Any]]:
+    """Each page of a read paged by ``paging.next.after``."""
+    after: str | None = None
+    seen: set[str] = set()
+    while True:
+        found, after = fetch(after)
+        yield found
+        if after is None:
+            return
+        if after in seen:
+            raise FatalError("HubSpot paging repeated itself")
+        seen.add(after)
+
+
+def _walk(fetch: Callable[[str | None], tuple[list[Any], str | None]]) -> Iterator[Any]:
+    for found in _pages(fetch):
+        yield from found

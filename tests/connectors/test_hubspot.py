@@ -815,6 +815,8 @@ def test_check_tells_each_scope_and_a_missing_scope_is_no_failed_authentication(
         "crm.schemas.contacts.read": True,
         "crm.objects.deals.read": False,
         "crm.schemas.deals.read": False,
+        "crm.objects.marketing_events.read": False,
+        "forms": False,
     }
     assert check.usage is not None
 

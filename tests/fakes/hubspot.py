@@ -262,6 +262,12 @@ class FakeHubSpot:
             key: (label, list(stages)) for key, (label, stages) in DEFAULT_PIPELINES.items()
         }
         self._faults: list[_Fault] = []
+        self._events: dict[int, str] = {}  # marketing event id -> name
+        self._forms: dict[str, str] = {}  # form guid -> name
+        # form guid -> [(conversion id, submitted ms, email, page url)]
+        self._submissions: dict[str, list[tuple[str, int, str, str | None]]] = {}
+        # (event id, contact id) -> (participation id, state, occurred ms, created ms)
+        self._participations: dict[tuple[int, int], tuple[int, str, int, int]] = {}
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -379,6 +385,37 @@ class FakeHubSpot:
         """The property list no longer shows ``name`` (records may still carry it)."""
         with self._lock:
             self._tables[object_type].property_names.discard(name)
+
+    def add_marketing_event(self, event_id: str, name: str) -> None:
+        with self._lock:
+            self._events[int(event_id)] = name
+
+    def participate(
+        self, event_id: str, contact_id: str, state: str, *, occurred_at: datetime
+    ) -> str:
+        """A contact's participation in an event enters ``state`` (REGISTERED, ATTENDED,
+        CANCELLED, NO_SHOW); one participation per contact and event. Answers its id."""
+        with self._lock:
+            key = (int(event_id), int(contact_id))
+            known = self._participations.get(key)
+            participation_id = known[0] if known else 9_000_000 + len(self._participations)
+            created = known[3] if known else to_ms(occurred_at)
+            self._participations[key] = (participation_id, state, to_ms(occurred_at), created)
+            return str(participation_id)
+
+    def add_form(self, form_id: str, name: str) -> None:
+        with self._lock:
+            self._forms[form_id] = name
+            self._submissions.setdefault(form_id, [])
+
+    def submit_form(
+        self, form_id: str, email: str, *, submitted_at: datetime, page_url: str | None = None
+    ) -> str:
+        """A submission of the form with this email; answers its conversion id."""
+        with self._lock:
+            conversion = f"{len(self._submissions[form_id]) + 1:08d}-{form_id}"
+            self._submissions[form_id].append((conversion, to_ms(submitted_at), email, page_url))
+            return conversion
 
     def set_pipelines(
         self, pipelines: Mapping[str, tuple[str, Sequence[tuple[str, str, bool, float]]]]
@@ -635,6 +672,18 @@ class FakeHubSpot:
                 self._batch_associations,
             ),
             ("GET", re.compile(r"/crm/v3/pipelines/deals"), self._pipelines_json),
+            ("GET", re.compile(r"/marketing/v3/marketing-events/?"), self._marketing_events),
+            ("GET", re.compile(r"/marketing/v3/forms/?"), self._forms_json),
+            (
+                "GET",
+                re.compile(r"/form-integrations/v1/submissions/forms/(?P<id>[\w-]+)"),
+                self._form_submissions,
+            ),
+            (
+                "GET",
+                re.compile(r"/marketing/v3/marketing-events/participations/(?P<id>\d+)/breakdown"),
+                self._participation_breakdown,
+            ),
             ("GET", re.compile(rf"/crm/v3/properties/{objects}"), self._properties),
         ]
 
@@ -831,6 +880,128 @@ class FakeHubSpot:
             }
         ]
         return 207, payload, {}
+
+    def _paged(
+        self, items: list[Any], query: dict[str, list[str]], limit_max: int = 100
+    ) -> tuple[list[Any], dict[str, Any] | None]:
+        limit = min(int(query.get("limit", ["10"])[0]), limit_max)
+        start = int(query.get("after", ["0"])[0] or 0)
+        chosen = items[start : start + limit]
+        if start + limit < len(items):
+            return chosen, {"next": {"after": str(start + limit), "link": None}}
+        return chosen, None
+
+    def _marketing_events(
+        self, _match: re.Match[str], query: dict[str, list[str]], _body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        # GET /marketing/v3/marketing-events/ (sorted by objectId; limit at most 100):
+        # https://developers.hubspot.com/docs/api-reference/marketing-marketing-events-v3/basic/get-marketing-v3-marketing-events-
+        now = iso(0)
+        events = [
+            {
+                "objectId": str(event_id),
+                "eventName": name,
+                "eventType": "WEBINAR",
+                "createdAt": now,
+                "updatedAt": now,
+                "customProperties": [],
+                "eventCancelled": False,
+                "eventCompleted": True,
+            }
+            for event_id, name in sorted(self._events.items())
+        ]
+        chosen, paging = self._paged(events, query)
+        payload: dict[str, Any] = {"results": chosen}
+        if paging:
+            payload["paging"] = paging
+        return 200, payload, {}
+
+    def _forms_json(
+        self, _match: re.Match[str], query: dict[str, list[str]], _body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        # GET /marketing/v3/forms/ (limit, after):
+        # https://developers.hubspot.com/docs/api-reference/marketing-forms-v3/forms/get-marketing-v3-forms-
+        now = iso(0)
+        forms = [
+            {
+                "id": form_id,
+                "name": name,
+                "formType": "hubspot",
+                "createdAt": now,
+                "updatedAt": now,
+                "archived": False,
+            }
+            for form_id, name in sorted(self._forms.items())
+        ]
+        chosen, paging = self._paged(forms, query)
+        payload: dict[str, Any] = {"results": chosen}
+        if paging:
+            payload["paging"] = paging
+        return 200, payload, {}
+
+    def _form_submissions(
+        self, match: re.Match[str], query: dict[str, list[str]], _body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        # GET /form-integrations/v1/submissions/forms/{form_guid} (newest first, limit <= 50):
+        # https://developers.hubspot.com/docs/api-reference/legacy/marketing/forms/v1/get-form-integrations-v1-submissions-forms-form_guid
+        if match["id"] not in self._forms:
+            return 404, _error(f"form {match['id']} not found"), {}
+        if int(query.get("limit", ["20"])[0]) > 50:
+            raise _BadRequest("limit must be at most 50")
+        rows = [
+            {
+                "conversionId": conversion,
+                "submittedAt": submitted,
+                "values": [{"name": "email", "value": email}],
+                "pageUrl": page_url,
+            }
+            for conversion, submitted, email, page_url in sorted(
+                self._submissions[match["id"]], key=lambda row: (-row[1], row[0])
+            )
+        ]
+        chosen, paging = self._paged(rows, query, limit_max=50)
+        payload: dict[str, Any] = {"results": chosen}
+        if paging:
+            payload["paging"] = paging
+        return 200, payload, {}
+
+    def _participation_breakdown(
+        self, match: re.Match[str], query: dict[str, list[str]], _body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        # GET /marketing/v3/marketing-events/participations/{marketingEventId}/breakdown:
+        # https://developers.hubspot.com/docs/api-reference/legacy/marketing/marketing-events/participant-state/get-breakdown
+        event_id = int(match["id"])
+        contacts = self._tables["contacts"]
+        rows = []
+        for (event, contact_id), found in sorted(self._participations.items()):
+            participation_id, state, occurred, created = found
+            contact = contacts.records.get(contact_id)
+            if event != event_id or contact is None or contact.archived_ms is not None:
+                continue
+            rows.append(
+                {
+                    "id": str(participation_id),
+                    "createdAt": iso(created),
+                    "properties": {"attendanceState": state, "occurredAt": occurred},
+                    "associations": {
+                        "contact": {
+                            "contactId": str(contact_id),
+                            "email": contact.properties.get("email") or "",
+                            "firstname": contact.properties.get("firstname"),
+                            "lastname": contact.properties.get("lastname"),
+                        },
+                        "marketingEvent": {
+                            "marketingEventId": str(event_id),
+                            "name": self._events.get(event_id, ""),
+                        },
+                    },
+                }
+            )
+        chosen, paging = self._paged(rows, query)
+        payload: dict[str, Any] = {"total": len(rows), "results": chosen}
+        if paging:
+            payload["paging"] = paging
+        return 200, payload, {}
 
     def _pipelines_json(
         self, _match: re.Match[str], _query: Any, _body: Any
@@ -1052,6 +1223,10 @@ def _scopes_needed(path: str) -> list[str]:
         return [f"crm.objects.{parts[3]}.read", f"crm.objects.{parts[4]}.read"]
     if parts[:3] == ["crm", "v3", "pipelines"]:
         return ["crm.objects.deals.read"]
+    if parts[:3] == ["marketing", "v3", "forms"] or parts[:1] == ["form-integrations"]:
+        return ["forms"]
+    if parts[:2] == ["marketing", "v3"]:
+        return ["crm.objects.marketing_events.read"]
     return []
 
 

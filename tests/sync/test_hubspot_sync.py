@@ -14,7 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from app.crypto import decrypt_json
-from app.models import Account, AccountLink, Contact, CrmConnection, Opportunity, OpportunityContact
+from app.models import (
+    Account,
+    AccountLink,
+    ActivityType,
+    Contact,
+    CrmConnection,
+    Opportunity,
+    OpportunityContact,
+    Touchpoint,
+)
 from tests.fakes.hubspot import FakeHubSpot
 from tests.sync.conftest import SyncHarness
 
@@ -34,7 +43,7 @@ def harness(fake: FakeHubSpot, harness_for: Any) -> SyncHarness:
     return built
 
 
-def connect(harness: SyncHarness, fake: FakeHubSpot, *, oauth: bool = False) -> int:
+def connect(harness: SyncHarness, fake: FakeHubSpot, *, oauth: bool = False, **options: Any) -> int:
     credentials = (
         {
             "client_id": fake.client_id,
@@ -49,6 +58,7 @@ def connect(harness: SyncHarness, fake: FakeHubSpot, *, oauth: bool = False) -> 
         json={
             "name": "HubSpot portal",
             "credentials": {"kind": "hubspot", "base_url": fake.base_url, **credentials},
+            **options,
         },
     )
     assert response.status_code == 201, response.text
@@ -515,6 +525,8 @@ def test_the_connection_test_of_a_token_without_the_deals_scope_says_exactly_tha
     assert [scope for scope, granted in checked["scopes"].items() if not granted] == [
         "crm.objects.deals.read",
         "crm.schemas.deals.read",
+        "crm.objects.marketing_events.read",
+        "forms",
     ]
     assert checked["api_limit"] == fake.daily_limit
 
@@ -533,3 +545,74 @@ def test_a_rotated_oauth_refresh_token_is_stored_at_once_and_used_after_a_restar
     fake.expire_token()
     harness.later()
     assert harness.sync(connection)["status"] == "succeeded"  # a new worker, the stored token
+
+
+def test_marketing_event_participations_become_campaign_touches_of_their_contacts(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    fake.add_marketing_event("801", "Spring Webinar")
+    day = T0 + timedelta(days=1)
+    fake.participate("801", "7", "ATTENDED", occurred_at=day)
+    fake.participate("801", "8", "REGISTERED", occurred_at=day + timedelta(hours=1))
+    fake.participate("801", "9", "CANCELLED", occurred_at=day + timedelta(hours=2))
+    connection = connect(
+        harness,
+        fake,
+        field_mapping={"marketing_activity_types": {"attended": "webinar_attended"}},
+    )
+    run = harness.sync(connection)
+    assert run["counts"]["campaign_touch"]["created"] == 3
+
+    def touches() -> set[tuple[str, str, datetime]]:
+        rows = harness.rows(
+            select(Contact.external_id, ActivityType.key, Touchpoint.occurred_at)
+            .join(Contact, Contact.id == Touchpoint.contact_id)
+            .join(ActivityType, ActivityType.id == Touchpoint.activity_type_id)
+            .where(Touchpoint.workspace_id == harness.api.workspace_id)
+        )
+        return {(contact, key, _utc(at)) for contact, key, at in rows}
+
+    assert touches() == {
+        ("7", "webinar_attended", day),
+        ("8", "hubspot_event_registered", day + timedelta(hours=1)),
+        ("9", "hubspot_event_cancelled", day + timedelta(hours=2)),
+    }
+    fake.participate("801", "8", "ATTENDED", occurred_at=day + timedelta(hours=3))
+    harness.later()
+    counts = harness.sync(connection)["counts"]["campaign_touch"]
+    assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 1, 2)
+    assert ("8", "webinar_attended", day + timedelta(hours=3)) in touches()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def test_form_submissions_become_campaign_touches_of_the_contact_with_the_email(
+    harness: SyncHarness, fake: FakeHubSpot
+) -> None:
+    seed(fake)
+    fake.add_form("f1a2b3c4", "Contact us")
+    day = T0 + timedelta(days=3)
+    fake.submit_form("f1a2b3c4", "Alice@Globex.com", submitted_at=day, page_url="https://x.io/a")
+    fake.submit_form("f1a2b3c4", "stranger@nowhere.io", submitted_at=day + timedelta(hours=1))
+    connection = connect(harness, fake)
+    counts = harness.sync(connection)["counts"]["campaign_touch"]
+    assert (counts["created"], counts["skipped"]) == (1, 1)
+    fake.submit_form("f1a2b3c4", "bob@globex.com", submitted_at=day + timedelta(days=1))
+    harness.later()
+    counts = harness.sync(connection)["counts"]["campaign_touch"]
+    assert counts["created"] == 1
+    assert counts["read"] <= 2  # the read stopped at the cursor (less the overlap)
+    rows = harness.rows(
+        select(Contact.external_id, ActivityType.key, Touchpoint.external_id)
+        .join(Contact, Contact.id == Touchpoint.contact_id)
+        .join(ActivityType, ActivityType.id == Touchpoint.activity_type_id)
+        .where(Touchpoint.workspace_id == harness.api.workspace_id)
+        .order_by(Touchpoint.occurred_at)
+    )
+    assert [tuple(row) for row in rows] == [
+        ("7", "hubspot_form_submission", "form-submission:00000001-f1a2b3c4"),
+        ("8", "hubspot_form_submission", "form-submission:00000003-f1a2b3c4"),
+    ]
