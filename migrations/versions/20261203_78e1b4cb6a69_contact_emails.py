@@ -1,7 +1,7 @@
 """contact emails
 
 Revision ID: 78e1b4cb6a69
-Revises: 4eaecc942cc1
+Revises: ecf561c75937
 Create Date: 2026-12-03 09:49:39.758049
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "78e1b4cb6a69"
-down_revision: str | None = "4eaecc942cc1"
+down_revision: str | None = "ecf561c75937"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
