@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 from fastapi.concurrency import run_in_threadpool
 
+from app.bounds import Id
 from app.deps import AdminKey, ClockDep, SessionDep, SettingsDep
 from app.exceptions import AppError
 from app.webhooks import service
@@ -79,6 +80,7 @@ async def receive_webhook(
     "/webhook-sources",
     status_code=status.HTTP_201_CREATED,
     summary="Create a webhook source (its secret is shown once)",
+    responses={409: {"description": "A source of this name exists in the workspace."}},
 )
 def create_webhook_source(
     body: WebhookSourceIn,
@@ -100,7 +102,7 @@ def list_webhook_sources(session: SessionDep, principal: AdminKey) -> WebhookSou
 
 @router.patch("/webhook-sources/{source_id}", summary="Change a webhook source's event map")
 def update_webhook_source(
-    source_id: int, body: WebhookSourceUpdate, session: SessionDep, principal: AdminKey
+    source_id: Id, body: WebhookSourceUpdate, session: SessionDep, principal: AdminKey
 ) -> WebhookSourceOut:
     return service.update_source(
         session, workspace_id=principal.workspace_id, source_id=source_id, body=body
@@ -112,7 +114,7 @@ def update_webhook_source(
     summary="Rotate a webhook source's secret, the old one accepted for a while",
 )
 def rotate_webhook_secret(
-    source_id: int,
+    source_id: Id,
     body: RotateSecret,
     session: SessionDep,
     settings: SettingsDep,
@@ -134,5 +136,5 @@ def rotate_webhook_secret(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a webhook source (its touches stay)",
 )
-def delete_webhook_source(source_id: int, session: SessionDep, principal: AdminKey) -> None:
+def delete_webhook_source(source_id: Id, session: SessionDep, principal: AdminKey) -> None:
     service.delete_source(session, workspace_id=principal.workspace_id, source_id=source_id)
