@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from app.models import AuditEvent
 REDACTED = "[redacted]"
 TEXT_LIMIT = 200  # characters kept of any one string of a change
 COMMAND_LINE = "cli"
+PERSONAL = "[personal data]"
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _secret_name(name: str) -> bool:
@@ -25,7 +28,8 @@ def _secret_name(name: str) -> bool:
 
 def redact_change(value: Any) -> Any:
     """A request body as stored in the log: secret-named fields (credentials whole) redacted,
-    strings cut short."""
+    email addresses left out (the log is append-only, so it must hold nothing an erasure would
+    have to remove), strings cut short."""
     if isinstance(value, dict):
         return {
             str(k): REDACTED if _secret_name(str(k)) else redact_change(v) for k, v in value.items()
@@ -33,7 +37,7 @@ def redact_change(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_change(item) for item in value[:100]]
     if isinstance(value, str):
-        return value[:TEXT_LIMIT]
+        return PERSONAL if EMAIL_ADDRESS.search(value) else value[:TEXT_LIMIT]
     return value
 
 
