@@ -55,4 +55,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API key."},
     403: {"description": "The API key lacks the scope this route needs."},
     404: {"description": "No such object in this workspace."},
+    413: {"description": "The request body is larger than the route accepts."},
 }
