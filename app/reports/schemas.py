@@ -52,13 +52,19 @@ class Summary(ReportHeader):
 class BreakdownRow(BaseModel):
     key: str = Field(description="Activity type key, category, program key or channel.")
     name: str = Field(description="Display name.")
-    category: str | None = Field(None, description="SPACES category (activity types only).")
+    category: str | None = Field(
+        None, description="SPACES category (activity types and categories; null otherwise)."
+    )
     pipeline_influenced_minor: int = Field(
         description="Pipeline of opportunities with a touch of this key in the window "
         "(NON-ADDITIVE: an opportunity appears under every key that touched it)."
     )
     pipeline_influenced_opportunities: int = Field(description="Their count (non-additive).")
-    pipeline_attributed_minor: int = Field(description="Pipeline credit of this key (additive).")
+    pipeline_attributed_minor: int = Field(
+        description="Pipeline credit of this key (additive: except by program, community rows "
+        "sum exactly to the summary's attributed figure, marketing rows to the marketing "
+        "credit, by largest remainder)."
+    )
     pipeline_attributed_opportunities: int = Field(
         description="Opportunities where this key gets a non-zero pipeline share."
     )

@@ -4,7 +4,7 @@ reported figure (DESIGN.md section 3, Fine print)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from app.models import Account, AttributionRun, Category, Opportunity, Program, 
 from app.models import RunOpportunity as RO
 from app.money import exponent, round_half_up
 from app.reports import repository, rollups
+from app.reports.apportion import apportion
 from app.reports.filters import STAGES, FilterParams, ReportFilters, Stage
 from app.reports.periods import Interval, bucket_of, buckets
 from app.reports.repository import DATE_OF_STAGE, Group
@@ -193,11 +194,6 @@ def to_figure(groups: Iterable[Group]) -> Figure:
     return Figure(amount_minor=_rounded(total), opportunities=count, unconverted=unconverted)
 
 
-def _amount_minor(groups: Iterable[Group]) -> int:
-    """``to_figure(groups).amount_minor`` without the figure."""
-    return _rounded(_converted(groups)[0])
-
-
 def by_key(groups: Iterable[Group]) -> dict[Any, Figure]:
     grouped: dict[Any, list[Group]] = defaultdict(list)
     for group in groups:
@@ -266,7 +262,11 @@ def _labels(session: Session, workspace: Workspace, dimension: str) -> dict[Any,
             False: {"key": "marketing", "name": "Marketing"},
         }
     return {
-        category.value: {"key": category.value, "name": category.value.title()}
+        category.value: {
+            "key": category.value,
+            "name": category.value.title(),
+            "category": category.value,
+        }
         for category in Category
     }
 
@@ -298,13 +298,22 @@ def breakdown(
             )
             for stage in STAGES
         }
+    labels = _labels(session, workspace, dimension)
     for stage in STAGES:
         measures = by_stage[stage]
-        for measure, column in (("touched", "influenced"), ("credited", "attributed")):
-            for key, figure in by_key(measures.get(measure, [])).items():
-                columns[key][f"{stage}_{column}_minor"] = figure.amount_minor
-                columns[key][f"{stage}_{column}_opportunities"] = figure.opportunities
-    labels = _labels(session, workspace, dimension)
+        for key, figure in by_key(measures.get("touched", [])).items():
+            columns[key][f"{stage}_influenced_minor"] = figure.amount_minor
+            columns[key][f"{stage}_influenced_opportunities"] = figure.opportunities
+        credited = _exact_by_key(measures.get("credited", []))
+        for key, (amount, count) in credited.items():
+            columns[key][f"{stage}_attributed_minor"] = amount
+            columns[key][f"{stage}_attributed_opportunities"] = count
+        _apportion_rows(
+            columns,
+            f"{stage}_attributed_minor",
+            _addends(dimension, labels),
+            lambda key: str(labels.get(key, {}).get("key", key)),
+        )
     costs = _program_costs(session, workspace) if dimension == "program" else {}
     rows = [
         _breakdown_row(labels.get(key, {"key": str(key), "name": str(key)}), values, costs.get(key))
@@ -329,6 +338,55 @@ def breakdown(
         ],
         rows=rows,
     )
+
+
+def _exact_by_key(groups: Iterable[Group]) -> dict[Any, tuple[Decimal, int]]:
+    """Per key, the exact converted sum (not rounded yet) and the opportunities counted."""
+    grouped: dict[Any, list[Group]] = defaultdict(list)
+    for group in groups:
+        grouped[group[0]].append(group)
+    exact = {}
+    for key, rows in grouped.items():
+        total, _unconverted, count = _converted(rows)
+        exact[key] = (total, count)
+    return exact
+
+
+def _addends(dimension: str, labels: dict[Any, dict[str, Any]]) -> Callable[[Any], Any] | None:
+    """Which rows add up to one of the report's totals: community rows to the attributed
+    figure, marketing rows to the marketing credit. Programs are not additive (a touch may
+    belong to none): each row is rounded on its own."""
+    if dimension == "program":
+        return None
+    if dimension == "category":
+        return lambda key: key == "marketing"
+    if dimension == "activity_type":
+        return lambda key: labels.get(key, {}).get("category") == "marketing"
+    return lambda key: key
+
+
+def _apportion_rows(
+    columns: dict[Any, dict[str, Any]],
+    column: str,
+    group_of: Callable[[Any], Any] | None,
+    order: Callable[[Any], str],
+) -> None:
+    """Round one column's exact sums in place: by largest remainder within each group of rows
+    (ties in the order of the rows' keys), so that the group sums exactly to its total
+    rounded half up once."""
+    keys = sorted((k for k in columns if column in columns[k]), key=order)
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for key in keys:
+        groups[None if group_of is None else group_of(key)].append(key)
+    for members in groups.values():
+        if group_of is None:
+            for key in members:
+                columns[key][column] = _rounded(columns[key][column])
+            continue
+        for key, amount in zip(
+            members, apportion([columns[k][column] for k in members]), strict=True
+        ):
+            columns[key][column] = amount
 
 
 def _program_costs(session: Session, workspace: Workspace) -> dict[int, int | None]:
@@ -433,22 +491,25 @@ def timeseries(
                 grouped[(label, f"{stage}_{measure}_minor")].append(group)
                 if measure == "total":
                     counts[(label, f"{stage}_opportunities")] += group[4]
-    rows = []
-    for label, start, end in buckets(filters.period_from, filters.period_to, interval, fiscal):
-        columns = {
-            column: _amount_minor(grouped.get((label, column), ()))
-            for column in _TIMESERIES_COLUMNS
-        }
-        rows.append(
-            TimeseriesRow(
-                bucket=label,
-                bucket_start=start,
-                bucket_end=end,
-                pipeline_opportunities=counts[(label, "pipeline_opportunities")],
-                revenue_opportunities=counts[(label, "revenue_opportunities")],
-                **columns,
-            )
+    periods = list(buckets(filters.period_from, filters.period_to, interval, fiscal))
+    # Every column adds up over the buckets (an opportunity falls in one): largest remainder.
+    amounts = {
+        column: apportion(
+            [_converted(grouped.get((label, column), ()))[0] for label, _, _ in periods]
         )
+        for column in _TIMESERIES_COLUMNS
+    }
+    rows = [
+        TimeseriesRow(
+            bucket=label,
+            bucket_start=start,
+            bucket_end=end,
+            pipeline_opportunities=counts[(label, "pipeline_opportunities")],
+            revenue_opportunities=counts[(label, "revenue_opportunities")],
+            **{column: amounts[column][index] for column in _TIMESERIES_COLUMNS},
+        )
+        for index, (label, start, end) in enumerate(periods)
+    ]
     return Timeseries(**_header(run, workspace, filters), interval=interval, rows=rows)
 
 

@@ -19,6 +19,7 @@ from app.db import build_engine, build_sessionmaker
 from app.demo import load_demo
 from app.main import create_app
 from app.models import ActivityType, Credit, Program, RunOpportunity
+from attribution import MODEL_NAMES
 from tests.conftest import DEFAULT_NOW, Api, SettableClock
 
 FROM, TO = date(2024, 10, 1), date(2025, 9, 30)
@@ -33,6 +34,7 @@ class Demo:
     categories: dict[int, str]
     activity_types: dict[int, str]
     programs: dict[int, str]
+    run_ids: dict[str, int]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def demo(database_url: str) -> Iterator[Demo]:
     engine = build_engine(settings)
     factory = build_sessionmaker(engine)
     loaded = load_demo(
-        factory, settings=settings, seed=11, now=DEFAULT_NOW, scale=0.04, models=("linear",)
+        factory, settings=settings, seed=11, now=DEFAULT_NOW, scale=0.04, models=MODEL_NAMES
     )
     assert loaded is not None
     run_id = dict(loaded.run_ids)["linear"]
@@ -77,6 +79,7 @@ def demo(database_url: str) -> Iterator[Demo]:
             categories,
             activity_types,
             programs,
+            dict(loaded.run_ids),
         )
     engine.dispose()
 
@@ -85,6 +88,18 @@ def rounded(value: Fraction) -> int:
     """Half up, exactly: floor(value + 1/2) for non-negative values."""
     assert value >= 0
     return int(value + Fraction(1, 2))
+
+
+def largest_remainder(exact: dict[Any, Fraction]) -> dict[Any, int]:
+    """The rows of an additive breakdown: floors, then the units left to reach the total
+    rounded half up once go to the largest remainders, ties in the given key order."""
+    keys = list(exact)
+    total = rounded(sum(exact.values(), Fraction(0)))
+    floors = {k: int(exact[k]) for k in keys}
+    ranked = sorted(range(len(keys)), key=lambda i: (-(exact[keys[i]] - floors[keys[i]]), i))
+    for i in ranked[: total - sum(floors.values())]:
+        floors[keys[i]] += 1
+    return floors
 
 
 def in_stage(row: Any, stage: str, start: date = FROM, end: date = TO) -> bool:
@@ -156,6 +171,25 @@ def _key_of(demo: Demo, dimension: str, credit: Any) -> str | None:
     return "community" if credit.is_community else "marketing"
 
 
+def _attributed_rows(demo: Demo, dimension: str, credited: dict[str, Fraction]) -> dict[str, int]:
+    """Programs: each rounded half up. Other dimensions: community rows and marketing rows
+    each by largest remainder (rows in key order) to their own total."""
+    if dimension == "program":
+        return {key: rounded(amount) for key, amount in credited.items()}
+    marketing_types = {
+        key for i, key in demo.activity_types.items() if demo.categories[i] == "marketing"
+    }
+    expected: dict[str, int] = {}
+    for marketing in (False, True):
+        group = {
+            key: credited[key]
+            for key in sorted(credited)
+            if (key in ("marketing",) or key in marketing_types) == marketing
+        }
+        expected.update(largest_remainder(group))
+    return expected
+
+
 @pytest.mark.parametrize("dimension", ["category", "activity-type", "program", "channel"])
 def test_breakdowns_equal_the_rows(demo: Demo, dimension: str) -> None:
     rows = {row["key"]: row for row in report(demo, f"by-{dimension}")["rows"]}
@@ -173,8 +207,9 @@ def test_breakdowns_equal_the_rows(demo: Demo, dimension: str) -> None:
                 credited[key] += credit.amount * rate(by_opportunity[credit.opportunity_id], stage)
                 touched[key].add(credit.opportunity_id)
         assert set(credited) <= set(rows)
-        for key, amount in credited.items():
-            assert rows[key][f"{stage}_attributed_minor"] == rounded(amount), (stage, key)
+        expected = _attributed_rows(demo, dimension, credited)
+        for key in credited:
+            assert rows[key][f"{stage}_attributed_minor"] == expected[key], (stage, key)
             influenced = sum(
                 (
                     Fraction(by_opportunity[o].amount or 0) * rate(by_opportunity[o], stage)
@@ -214,17 +249,20 @@ def test_opportunities_list_every_row_with_its_own_figures(demo: Demo) -> None:
 
 def test_months_equal_the_rows(demo: Demo) -> None:
     series = report(demo, "timeseries", interval="month")["rows"]
-    for row in series:
-        start, end = date.fromisoformat(row["bucket_start"]), date.fromisoformat(row["bucket_end"])
-        for stage in ("pipeline", "revenue"):
+    for stage in ("pipeline", "revenue"):
+        exact: dict[str, Fraction] = {}
+        for row in series:
+            start = date.fromisoformat(row["bucket_start"])
+            end = date.fromisoformat(row["bucket_end"])
             chosen = [
                 r for r in demo.snapshot if in_stage(r, stage, max(start, FROM), min(end, TO))
             ]
-            total = sum((Fraction(r.amount or 0) * rate(r, stage) for r in chosen), Fraction(0))
-            assert (row[f"{stage}_total_minor"], row[f"{stage}_opportunities"]) == (
-                rounded(total),
-                len(chosen),
+            exact[row["bucket"]] = sum(
+                (Fraction(r.amount or 0) * rate(r, stage) for r in chosen), Fraction(0)
             )
+            assert row[f"{stage}_opportunities"] == len(chosen)
+        expected = largest_remainder(exact)
+        assert [row[f"{stage}_total_minor"] for row in series] == list(expected.values())
 
 
 def test_accounts_equal_the_rows(demo: Demo) -> None:
@@ -252,3 +290,39 @@ def test_an_amount_range_equals_the_rows(demo: Demo) -> None:
     ]
     total = sum((Fraction(r.amount) * rate(r, "pipeline") for r in chosen), Fraction(0))
     assert (pipeline["amount_minor"], pipeline["opportunities"]) == (rounded(total), len(chosen))
+
+
+ADDITIVE = ("by-category", "by-activity-type", "by-channel")
+
+
+@pytest.mark.parametrize("model", MODEL_NAMES)
+def test_every_additive_breakdown_sums_to_its_total(demo: Demo, model: str) -> None:
+    """For every model, to the cent: community rows of every additive breakdown sum to the
+    summary's attributed figure, and every timeseries column to the summary's figure, over
+    the whole period and over a quarter cut mid-month."""
+    for start, end in ((FROM, TO), (date(2024, 11, 15), date(2025, 2, 14))):
+        params = {"run": demo.run_ids[model], "from": str(start), "to": str(end)}
+        summary = report(demo, "summary", **params)
+        for name in ADDITIVE:
+            rows = report(demo, name, **params)["rows"]
+            community = [
+                r for r in rows if r["key"] != "marketing" and r["category"] != "marketing"
+            ]
+            for stage in ("pipeline", "revenue"):
+                assert (
+                    sum(r[f"{stage}_attributed_minor"] for r in community)
+                    == (summary[stage]["attributed"]["amount_minor"])
+                ), (model, name, stage)
+        for interval in ("week", "month", "fiscal_quarter"):
+            series = report(demo, "timeseries", interval=interval, **params)["rows"]
+            for stage in ("pipeline", "revenue"):
+                for measure in ("total", "influenced", "sourced", "attributed"):
+                    assert (
+                        sum(r[f"{stage}_{measure}_minor"] for r in series)
+                        == (summary[stage][measure]["amount_minor"])
+                    ), (model, interval, stage, measure)
+
+
+def test_category_rows_carry_their_category(demo: Demo) -> None:
+    rows = report(demo, "by-category")["rows"]
+    assert rows and all(row["category"] == row["key"] for row in rows)
