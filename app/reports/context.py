@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from app.bounds import Id
-from app.deps import ReadKey, SessionDep
+from app.deps import ClockDep, ReadKey, SessionDep
 from app.models import AttributionRun, Workspace
 from app.reports import service
 from app.reports.filters import FilterParams, ReportFilters, filter_params
@@ -36,18 +36,20 @@ class ReportContext:
 def report_context(
     session: SessionDep,
     principal: ReadKey,
+    clock: ClockDep,
     params: Annotated[FilterParams, Depends(filter_params)],
     run: RunParam = None,
     model: ModelParam = None,
 ) -> ReportContext:
-    workspace, chosen = service.workspace_and_run(
-        session,
-        workspace_id=principal.workspace_id,
-        run_id=run,
-        model=model,
-        period=(params.period_from, params.period_to),
+    period = service.resolve_period(
+        session, workspace_id=principal.workspace_id, params=params, now=clock()
     )
-    filters = service.resolve_filters(session, workspace=workspace, params=params)
+    workspace, chosen = service.workspace_and_run(
+        session, workspace_id=principal.workspace_id, run_id=run, model=model, period=period
+    )
+    filters = service.resolve_filters(
+        session, workspace=workspace, params=params, period=period, run=chosen
+    )
     return ReportContext(workspace=workspace, run=chosen, filters=filters)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.bounds import Cursor, Id
-from app.deps import ReadKey, SessionDep
+from app.deps import ClockDep, ReadKey, SessionDep
 from app.reports import service
 from app.reports.context import ModelParam, Report, RunParam
 from app.reports.filters import FilterParams, Stage, filter_params
@@ -30,6 +30,13 @@ from app.workspaces.service import get_workspace
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 Filters = Annotated[FilterParams, Depends(filter_params)]
+SortParam = Annotated[
+    str | None,
+    Query(
+        description="Order rows by these columns (comma-separated; a leading - for "
+        "descending; nulls last), e.g. -revenue_attributed_minor,key."
+    ),
+]
 
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with Accept: text/csv."},
@@ -74,10 +81,16 @@ def _breakdown_endpoint(
         session: SessionDep,
         context: Report,
         output: FormatParam = None,
+        sort: SortParam = None,
     ) -> Response:
         workspace, chosen, filters = context.workspace, context.run, context.filters
         report = service.breakdown(
-            session, workspace=workspace, run=chosen, filters=filters, dimension=dimension
+            session,
+            workspace=workspace,
+            run=chosen,
+            filters=filters,
+            dimension=dimension,
+            sort=sort,
         )
         head = header_columns(report)
         rows = [{**head, **row.model_dump()} for row in report.rows]
@@ -115,9 +128,10 @@ def by_account(
     session: SessionDep,
     context: Report,
     output: FormatParam = None,
+    sort: SortParam = None,
 ) -> Response:
     workspace, chosen, filters = context.workspace, context.run, context.filters
-    report = service.accounts(session, workspace=workspace, run=chosen, filters=filters)
+    report = service.accounts(session, workspace=workspace, run=chosen, filters=filters, sort=sort)
     head = header_columns(report)
     rows = [{**head, **row.model_dump()} for row in report.rows]
     return respond(request, output, report, rows, [*head, *AccountRow.model_fields], "by-account")
@@ -214,11 +228,15 @@ def compare_models(
     request: Request,
     session: SessionDep,
     principal: ReadKey,
+    clock: ClockDep,
     params: Filters,
     output: FormatParam = None,
 ) -> Response:
+    period = service.resolve_period(
+        session, workspace_id=principal.workspace_id, params=params, now=clock()
+    )
     workspace = get_workspace(session, principal.workspace_id)
-    filters = service.resolve_filters(session, workspace=workspace, params=params)
+    filters = service.resolve_filters(session, workspace=workspace, params=params, period=period)
     report = service.compare_models(session, workspace=workspace, filters=filters)
     head = report.model_dump(
         by_alias=True, mode="json", include={"currency", "period_from", "period_to"}

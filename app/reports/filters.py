@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, or_, true
 from app.bounds import Day, NonNegativeMajorAmount, Text
 from app.exceptions import InvalidInput
 from app.models import RunOpportunity as RO
+from app.reports.periods import Preset
 
 Stage = Literal["pipeline", "revenue"]
 STAGES: tuple[Stage, ...] = ("pipeline", "revenue")
@@ -62,25 +63,39 @@ class ReportFilters:
 
 @dataclass(frozen=True)
 class FilterParams:
-    """The query string as given; the service turns it into ReportFilters (accounts, currency)."""
+    """The query string as given; the service turns it into ReportFilters (period, accounts,
+    currency)."""
 
-    period_from: date
-    period_to: date
+    period_from: date | None
+    period_to: date | None
     types: tuple[str, ...]
     pipelines: tuple[str, ...]
     stages: tuple[str, ...]
     account: str | None
     amount_min: Decimal | None
     amount_max: Decimal | None
+    preset: Preset | None = None
 
 
 def filter_params(
     period_from: Annotated[
-        Day, Query(alias="from", description="First local date, inclusive (1900-2200).")
-    ],
+        Day | None,
+        Query(
+            alias="from", description="First local date, inclusive, 1900-2200 (or give `period`)."
+        ),
+    ] = None,
     period_to: Annotated[
-        Day, Query(alias="to", description="Last local date, inclusive (1900-2200).")
-    ],
+        Day | None, Query(alias="to", description="Last local date, inclusive (1900-2200).")
+    ] = None,
+    preset: Annotated[
+        Preset | None,
+        Query(
+            alias="period",
+            description="Instead of from/to: this_quarter, last_quarter, this_fiscal_year, "
+            "last_fiscal_year (fiscal, whole) or last_12_months (up to today), in the "
+            "workspace's time zone.",
+        ),
+    ] = None,
     opportunity_type: Annotated[
         list[Literal["new_business", "expansion", "renewal", "other"]] | None,
         Query(alias="type", description="Only these opportunity types (repeatable)."),
@@ -116,4 +131,5 @@ def filter_params(
         account=account,
         amount_min=amount_min,
         amount_max=amount_max,
+        preset=preset,
     )

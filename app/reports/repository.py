@@ -221,6 +221,36 @@ def account_ids(session: Session, workspace_id: int, external_id: str) -> tuple[
     )
 
 
+def account_external_ids(session: Session, workspace_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Account.external_id).where(
+                Account.workspace_id == workspace_id, Account.deleted_at.is_(None)
+            )
+        )
+    )
+
+
+def known_values(session: Session, workspace_id: int, run_id: int | None, column: str) -> list[str]:
+    """The distinct non-null values of an opportunity column (``stage_name``, ``pipeline``):
+    in the run's snapshot, or, without a run, in the workspace's opportunities."""
+    if run_id is not None:
+        field = getattr(RO, column)
+        query = select(field).where(RO.run_id == run_id, field.is_not(None)).distinct()
+    else:
+        field = getattr(Opportunity, column)
+        query = (
+            select(field)
+            .where(
+                Opportunity.workspace_id == workspace_id,
+                Opportunity.deleted_at.is_(None),
+                field.is_not(None),
+            )
+            .distinct()
+        )
+    return [str(value) for value in session.scalars(query)]
+
+
 def opportunity_page(
     session: Session, where: ColumnElement[bool], *, after: int, limit: int
 ) -> list[tuple[RO, Opportunity, Account | None]]:

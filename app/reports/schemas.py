@@ -85,6 +85,30 @@ class BreakdownRow(BaseModel):
     revenue_multiple: float | None = Field(
         None, description="Programs: attributed revenue / cost; null without a cost."
     )
+    lifetime_revenue_attributed_minor: int | None = Field(
+        None,
+        description="Programs: all revenue credited to the program's touches, whatever the "
+        "close date (the other filters kept).",
+    )
+    lifetime_roi: float | None = Field(
+        None, description="Programs: (lifetime revenue - whole cost) / whole cost."
+    )
+    lifetime_revenue_multiple: float | None = Field(
+        None, description="Programs: lifetime revenue / whole cost."
+    )
+    prorated_cost_minor: int | None = Field(
+        None,
+        description="Programs: the cost times the share of the program's days (start to end "
+        "date, inclusive) that fall in the period; null without dates.",
+    )
+    prorated_roi: float | None = Field(
+        None,
+        description="Programs: (the period's attributed revenue - prorated cost) / prorated "
+        "cost; null when no program day falls in the period.",
+    )
+    prorated_revenue_multiple: float | None = Field(
+        None, description="Programs: the period's attributed revenue / prorated cost."
+    )
 
 
 class Breakdown(ReportHeader):

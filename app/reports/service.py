@@ -3,24 +3,30 @@ reported figure (DESIGN.md section 3, Fine print)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy import and_, bindparam, case, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.currency import RateTable
 from app.exceptions import InvalidInput, NotFound
+from app.localtime import local_date
 from app.models import Account, AttributionRun, Category, Opportunity, Program, Workspace
 from app.models import RunOpportunity as RO
 from app.money import exponent, round_half_up
-from app.reports import repository, rollups
+from app.reports import repository, rollups, typos
 from app.reports.apportion import apportion
+from app.reports.apportion import round_half_up as apportion_round
 from app.reports.filters import STAGES, FilterParams, ReportFilters, Stage
-from app.reports.periods import Interval, bucket_of, buckets
+from app.reports.periods import Interval, bucket_of, clipped_buckets, preset_period
 from app.reports.repository import DATE_OF_STAGE, Group
 from app.reports.schemas import (
     AccountBreakdown,
@@ -95,6 +101,7 @@ def workspace_and_run(
     period: tuple[date, date] | None = None,
 ) -> tuple[Workspace, AttributionRun]:
     """The workspace and ``choose_run``'s run, in one query when the run exists."""
+    check_model(model)
     if run_id is not None:
         found = session.execute(_EXPLICIT, {"workspace_id": workspace_id, "run_id": run_id}).first()
         if found is not None and found[0].status == "succeeded":
@@ -131,6 +138,7 @@ def choose_run(
 ) -> AttributionRun:
     """An explicit run; else, for the model (default linear), the frozen run covering the period,
     else its latest default run, else its latest run."""
+    check_model(model)
     if run_id is not None:
         run = runs.get_run(session, workspace_id, run_id)
         if run is None or run.status != "succeeded":
@@ -146,25 +154,85 @@ def choose_run(
     return chosen
 
 
+def check_model(model: str | None) -> None:
+    """An unknown model name is a 422 listing the models, not a missing run."""
+    if model is not None and model not in MODEL_NAMES:
+        raise InvalidInput.at(
+            ("query", "model"),
+            f"unknown model {model!r}; {typos.suggestions(model, MODEL_NAMES)} "
+            f"(models: {', '.join(MODEL_NAMES)})",
+        )
+
+
+def resolve_period(
+    session: Session, *, workspace_id: int, params: FilterParams, now: datetime
+) -> tuple[date, date]:
+    """``from`` and ``to`` as given, or the dates of the ``period`` preset in the workspace's
+    time zone and fiscal year (one more query, for the workspace)."""
+    if params.preset is None:
+        if params.period_from is None or params.period_to is None:
+            missing = "from" if params.period_from is None else "to"
+            raise InvalidInput.at(
+                ("query", missing), "required: give from and to, or a period", "missing"
+            )
+        if params.period_to < params.period_from:
+            raise InvalidInput.at(("query", "to"), "must not be before 'from'")
+        return params.period_from, params.period_to
+    if params.period_from is not None or params.period_to is not None:
+        raise InvalidInput.at(("query", "period"), "give either a period or from and to, not both")
+    workspace = get_workspace(session, workspace_id)
+    today = local_date(now, ZoneInfo(workspace.time_zone))
+    return preset_period(params.preset, today, workspace.fiscal_year_start_month)
+
+
 def resolve_filters(
-    session: Session, *, workspace: Workspace, params: FilterParams
+    session: Session,
+    *,
+    workspace: Workspace,
+    params: FilterParams,
+    period: tuple[date, date],
+    run: AttributionRun | None = None,
 ) -> ReportFilters:
-    if params.period_to < params.period_from:
-        raise InvalidInput.at(("query", "to"), "must not be before 'from'")
+    """The filters, checked: every stage, pipeline and account must exist (in the run's
+    snapshot, or the workspace's opportunities without a run), the amount range must not be
+    reversed."""
+    if (
+        params.amount_min is not None
+        and params.amount_max is not None
+        and params.amount_min > params.amount_max
+    ):
+        raise InvalidInput.at(
+            ("query", "amount_max"),
+            f"must not be below amount_min ({params.amount_max} < {params.amount_min})",
+        )
+    run_id = None if run is None else run.id
+    if params.stages:
+        known = repository.known_values(session, workspace.id, run_id, "stage_name")
+        typos.check_known("stage", params.stages, known, "stage")
+    if params.pipelines:
+        known = repository.known_values(session, workspace.id, run_id, "pipeline")
+        typos.check_known("pipeline", params.pipelines, known, "pipeline")
+    account_ids = None
+    if params.account is not None:
+        account_ids = repository.account_ids(session, workspace.id, params.account)
+        if not account_ids:
+            known = repository.account_external_ids(session, workspace.id)
+            raise typos.unknown("account", params.account, known, "account (CRM id)")
     scale = exponent(workspace.reporting_currency)
     return ReportFilters(
-        period_from=params.period_from,
-        period_to=params.period_to,
+        period_from=period[0],
+        period_to=period[1],
         types=params.types,
         pipelines=params.pipelines,
         stages=params.stages,
-        account_ids=None
-        if params.account is None
-        else repository.account_ids(session, workspace.id, params.account),
+        account_ids=account_ids,
         amount_min=None if params.amount_min is None else int(params.amount_min.scaleb(scale)),
         amount_max=None if params.amount_max is None else int(params.amount_max.scaleb(scale)),
     )
 
+
+RowT = TypeVar("RowT", bound=BaseModel)
+_EARLIEST, _LATEST = date(1, 1, 1), date(9998, 12, 31)  # "whatever the date" (whole months)
 
 _EXACT = Context(prec=60)  # sums of amount * rate never round before the one rounding
 _ONE = Decimal(1)
@@ -285,6 +353,7 @@ def breakdown(
     run: AttributionRun,
     filters: ReportFilters,
     dimension: str,
+    sort: str | None = None,
 ) -> Breakdown:
     columns: dict[Any, dict[str, Any]] = defaultdict(dict)
     if rollups.covers(filters):
@@ -314,19 +383,28 @@ def breakdown(
             _addends(dimension, labels),
             lambda key: str(labels.get(key, {}).get("key", key)),
         )
-    costs = _program_costs(session, workspace) if dimension == "program" else {}
+    costs = _program_costs(session, workspace, filters) if dimension == "program" else {}
+    lifetime = _lifetime_program_revenue(session, run, filters) if dimension == "program" else {}
     rows = [
-        _breakdown_row(labels.get(key, {"key": str(key), "name": str(key)}), values, costs.get(key))
+        _breakdown_row(
+            labels.get(key, {"key": str(key), "name": str(key)}),
+            values,
+            costs.get(key),
+            lifetime.get(key, 0) if dimension == "program" else None,
+        )
         for key, values in columns.items()
     ]
     if dimension == "program":
         covered = set(columns)
         rows += [
-            _breakdown_row(labels[key], {}, costs.get(key)) for key in labels if key not in covered
+            _breakdown_row(labels[key], {}, costs.get(key), lifetime.get(key, 0))
+            for key in labels
+            if key not in covered
         ]
     rows.sort(
         key=lambda row: (-row.revenue_attributed_minor, -row.pipeline_attributed_minor, row.key)
     )
+    rows = sort_rows(rows, sort, BreakdownRow)
     return Breakdown(
         **_header(run, workspace, filters),
         dimension=dimension,
@@ -389,9 +467,56 @@ def _apportion_rows(
             columns[key][column] = amount
 
 
-def _program_costs(session: Session, workspace: Workspace) -> dict[int, int | None]:
+@dataclass(frozen=True)
+class _ProgramCost:
+    """A program's cost in the reporting currency: whole, and prorated to the period by the
+    days of its dates in it (None without dates or without a rate)."""
+
+    whole: int | None
+    prorated: int | None
+
+
+def _program_costs(
+    session: Session, workspace: Workspace, filters: ReportFilters
+) -> dict[int, _ProgramCost]:
     rates = RateTable(runs.exchange_rates(session, workspace.id), workspace.reporting_currency)
-    return {p.id: _program_cost(p, rates) for p in repository.programs(session, workspace.id)}
+    return {
+        p.id: _ProgramCost(_program_cost(p, rates), _prorated_cost(p, rates, filters))
+        for p in repository.programs(session, workspace.id)
+    }
+
+
+def _prorated_cost(program: Program, rates: RateTable, filters: ReportFilters) -> int | None:
+    """The cost times the share of the program's days (its dates, inclusive) in the period,
+    converted and rounded half up once."""
+    start = program.start_date or program.end_date
+    end = program.end_date or program.start_date
+    if start is None or end is None:
+        return None
+    rate = rates.rate(program.currency, start)
+    if rate is None:
+        return None
+    days = (end - start).days + 1
+    inside = (min(end, filters.period_to) - max(start, filters.period_from)).days + 1
+    share = Decimal(max(inside, 0)) / Decimal(days) if days > 0 else Decimal(0)
+    return apportion_round(_EXACT.multiply(_EXACT.multiply(Decimal(program.cost), rate), share))
+
+
+def _lifetime_program_revenue(
+    session: Session, run: AttributionRun, filters: ReportFilters
+) -> dict[Any, int]:
+    """Per program, all the revenue credited to its touches whatever the close date (the
+    other filters kept), rounded half up once."""
+    lifetime = dataclasses.replace(filters, period_from=_EARLIEST, period_to=_LATEST)
+    if rollups.covers(lifetime):
+        credited = rollups.read_stages(
+            session, run_id=run.id, stages=("revenue",), filters=lifetime, dimension="program"
+        )["revenue"].get("credited", [])
+    else:
+        credited = repository.breakdown_measures(
+            session, lifetime.where(run.id, "revenue"), "revenue", "program"
+        )["credited"]
+    return {key: _rounded(amount) for key, (amount, _) in _exact_by_key(credited).items()}
 
 
 _ZERO_COLUMNS = {
@@ -402,20 +527,61 @@ _ZERO_COLUMNS = {
 }
 
 
-def _breakdown_row(label: dict[str, Any], values: dict[str, Any], cost: int | None) -> BreakdownRow:
+def _ratios(revenue: int, cost: int | None) -> tuple[float | None, float | None]:
+    """(ROI, revenue multiple) of a revenue against a cost; None without a positive cost."""
+    if not cost:
+        return None, None
+    return float((Decimal(revenue) - cost) / cost), float(Decimal(revenue) / cost)
+
+
+def _breakdown_row(
+    label: dict[str, Any],
+    values: dict[str, Any],
+    cost: _ProgramCost | None,
+    lifetime_revenue: int | None = None,
+) -> BreakdownRow:
     row = BreakdownRow(**label, **{**_ZERO_COLUMNS, **values})
-    if cost:
-        revenue = Decimal(row.revenue_attributed_minor)
-        row.cost_minor = cost
-        row.roi = float((revenue - cost) / cost)
-        row.revenue_multiple = float(revenue / cost)
-    elif cost == 0:
-        row.cost_minor = 0
+    if lifetime_revenue is not None:
+        row.lifetime_revenue_attributed_minor = lifetime_revenue
+    if cost is None:
+        return row
+    row.cost_minor = cost.whole
+    row.roi, row.revenue_multiple = _ratios(row.revenue_attributed_minor, cost.whole)
+    if lifetime_revenue is not None:
+        row.lifetime_roi, row.lifetime_revenue_multiple = _ratios(lifetime_revenue, cost.whole)
+    row.prorated_cost_minor = cost.prorated
+    row.prorated_roi, row.prorated_revenue_multiple = _ratios(
+        row.revenue_attributed_minor, cost.prorated
+    )
     return row
 
 
+def sort_rows(rows: list[RowT], sort: str | None, model: type[BaseModel]) -> list[RowT]:
+    """Rows ordered by ``sort``: comma-separated columns, each descending with a leading
+    ``-``; nulls last either way. An unknown column is a 422 naming close ones."""
+    if not sort:
+        return rows
+    fields = list(model.model_fields)
+    ordered = list(rows)
+    for part in reversed([p.strip() for p in sort.split(",") if p.strip()]):
+        descending = part.startswith("-")
+        field = part.lstrip("-+")
+        if field not in fields:
+            raise typos.unknown("sort", field, fields, "column")
+        present = [r for r in ordered if getattr(r, field) is not None]
+        absent = [r for r in ordered if getattr(r, field) is None]
+        present.sort(key=lambda r: getattr(r, field), reverse=descending)
+        ordered = present + absent
+    return ordered
+
+
 def accounts(
-    session: Session, *, workspace: Workspace, run: AttributionRun, filters: ReportFilters
+    session: Session,
+    *,
+    workspace: Workspace,
+    run: AttributionRun,
+    filters: ReportFilters,
+    sort: str | None = None,
 ) -> AccountBreakdown:
     values: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_ACCOUNT_COLUMNS, 0))
     for stage in STAGES:
@@ -439,7 +605,9 @@ def accounts(
     rows.sort(
         key=lambda r: (-r.revenue_total_minor, -r.pipeline_total_minor, r.account_external_id or "")
     )
-    return AccountBreakdown(**_header(run, workspace, filters), rows=rows)
+    return AccountBreakdown(
+        **_header(run, workspace, filters), rows=sort_rows(rows, sort, AccountRow)
+    )
 
 
 _ACCOUNT_COLUMNS = [
@@ -491,7 +659,7 @@ def timeseries(
                 grouped[(label, f"{stage}_{measure}_minor")].append(group)
                 if measure == "total":
                     counts[(label, f"{stage}_opportunities")] += group[4]
-    periods = list(buckets(filters.period_from, filters.period_to, interval, fiscal))
+    periods = list(clipped_buckets(filters.period_from, filters.period_to, interval, fiscal))
     # Every column adds up over the buckets (an opportunity falls in one): largest remainder.
     amounts = {
         column: apportion(
