@@ -219,6 +219,30 @@ def journey(
 
 
 @router.get(
+    "/opportunities/by-crm-id/{external_id}/journey",
+    summary="An opportunity's journey, found by its CRM id",
+)
+def journey_by_crm_id(
+    external_id: str,
+    session: SessionDep,
+    principal: ReadKey,
+    source: Annotated[
+        str | None,
+        Query(description="The CRM (salesforce, hubspot...), when two CRMs share the id."),
+    ] = None,
+    run: RunParam = None,
+    model: ModelParam = None,
+) -> Journey:
+    chosen = service.choose_run(
+        session, workspace_id=principal.workspace_id, run_id=run, model=model
+    )
+    opportunity_id = service.opportunity_by_crm_id(
+        session, workspace_id=principal.workspace_id, external_id=external_id, source=source
+    )
+    return service.journey(session, run=chosen, opportunity_id=opportunity_id)
+
+
+@router.get(
     "/models/compare",
     summary="Every model side by side for the same period and filters",
     response_model=ModelComparisonReport,

@@ -221,6 +221,20 @@ def account_ids(session: Session, workspace_id: int, external_id: str) -> tuple[
     )
 
 
+def opportunity_ids_by_external_id(
+    session: Session, workspace_id: int, external_id: str, source: str | None
+) -> list[tuple[int, str]]:
+    """(id, source) of the live opportunities with this CRM id."""
+    query = select(Opportunity.id, Opportunity.source).where(
+        Opportunity.workspace_id == workspace_id,
+        Opportunity.external_id == external_id,
+        Opportunity.deleted_at.is_(None),
+    )
+    if source is not None:
+        query = query.where(Opportunity.source == source)
+    return [(int(i), str(s)) for i, s in session.execute(query)]
+
+
 def account_external_ids(session: Session, workspace_id: int) -> list[str]:
     return list(
         session.scalars(

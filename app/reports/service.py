@@ -734,6 +734,21 @@ def opportunities(
     )
 
 
+def opportunity_by_crm_id(
+    session: Session, *, workspace_id: int, external_id: str, source: str | None
+) -> int:
+    """The internal id of the opportunity with this CRM id (and source, when given)."""
+    found = repository.opportunity_ids_by_external_id(session, workspace_id, external_id, source)
+    if not found:
+        raise NotFound(f"no opportunity with CRM id {external_id!r}")
+    if len(found) > 1:
+        sources = ", ".join(sorted(s for _, s in found))
+        raise InvalidInput.at(
+            ("query", "source"), f"CRM id {external_id!r} is in several CRMs ({sources}): name one"
+        )
+    return found[0][0]
+
+
 def journey(session: Session, *, run: AttributionRun, opportunity_id: int) -> Journey:
     found = repository.snapshot_of(session, run.id, opportunity_id)
     if found is None:

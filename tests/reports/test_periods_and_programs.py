@@ -128,3 +128,17 @@ def test_every_breakdown_sorts(golden: Api, name: str) -> None:
     [error] = wrong.json()["detail"]
     assert error["loc"] == ["query", "sort"]
     assert f"did you mean '{column}'" in error["msg"]
+
+
+def test_a_journey_by_crm_id_is_the_journey_by_internal_id(golden: Api) -> None:
+    by_crm = golden.get("/v1/reports/opportunities/by-crm-id/006-O01/journey")
+    assert by_crm.status_code == 200, by_crm.text
+    internal = by_crm.json()["opportunity"]["id"]
+    assert by_crm.json() == golden.get(f"/v1/reports/opportunities/{internal}/journey").json()
+    assert by_crm.json()["opportunity"]["external_id"] == "006-O01"
+    with_source = golden.get(
+        "/v1/reports/opportunities/by-crm-id/006-O01/journey", params={"source": "salesforce"}
+    )
+    assert with_source.json() == by_crm.json()
+    missing = golden.get("/v1/reports/opportunities/by-crm-id/006-NOPE/journey")
+    assert missing.status_code == 404
