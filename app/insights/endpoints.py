@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.deps import SessionDep
 from app.insights import service
 from app.insights.bands import BandBy
-from app.insights.schemas import CoverageReport, LiftGroup, LiftReport
+from app.insights.schemas import CoverageReport, LiftGroup, LiftReport, LiftSegment
 from app.reports.context import Report
 from app.reports.endpoints import CSV_RESPONSES
 from app.reports.rendering import FormatParam, header_columns, respond
@@ -15,7 +15,10 @@ from app.reports.rendering import FormatParam, header_columns, respond
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-LIFT_COLUMNS = ["band", "group", *LiftGroup.model_fields]
+DIFFERENCE_COLUMNS = [
+    f for f in LiftSegment.model_fields if f not in ("band", "influenced", "not_influenced")
+]
+LIFT_COLUMNS = ["band", "group", *LiftGroup.model_fields, *DIFFERENCE_COLUMNS]
 
 
 @router.get(
@@ -24,8 +27,10 @@ LIFT_COLUMNS = ["band", "group", *LiftGroup.model_fields]
     description="Opportunities created in the period, influenced (a community touch in the "
     "pipeline window) against the rest: win rate with a Wilson interval, mean won amount and "
     "mean days to close with bootstrap intervals; overall and within account-size bands, so a "
-    "bigger-accounts effect is not read as a community effect. A comparison, not a proof of "
-    "cause.",
+    "bigger-accounts effect is not read as a community effect. Every difference (and the "
+    "band-adjusted ones) has a 95% interval and a p-value: Newcombe's method and the "
+    "two-proportion z-test for win rates, the seeded bootstrap for means and band-adjusted "
+    "figures (see `methods`). A comparison, not a proof of cause.",
     response_model=LiftReport,
     responses=CSV_RESPONSES,
 )
@@ -45,7 +50,13 @@ def lift(
     )
     head = header_columns(report)
     rows = [
-        {**head, "band": segment.band, "group": group, **getattr(segment, group).model_dump()}
+        {
+            **head,
+            "band": segment.band,
+            "group": group,
+            **getattr(segment, group).model_dump(),
+            **segment.model_dump(include=set(DIFFERENCE_COLUMNS)),
+        }
         for segment in (report.overall, *report.bands)
         for group in ("influenced", "not_influenced")
     ]

@@ -60,11 +60,43 @@ class LiftSegment(BaseModel):
     win_rate_difference: float | None = Field(
         description="Influenced win rate minus the other's; null when either is null."
     )
+    win_rate_difference_low: float | None = Field(
+        None, description="Lower end of its 95% Newcombe (hybrid score) interval."
+    )
+    win_rate_difference_high: float | None = Field(
+        None, description="Upper end of its 95% Newcombe (hybrid score) interval."
+    )
+    win_rate_difference_p_value: float | None = Field(
+        None, description="Two-sided p-value of no difference (pooled two-proportion z-test)."
+    )
     avg_won_amount_ratio: float | None = Field(
         description="Influenced mean won amount over the other's; null when either is null or 0."
     )
+    avg_won_amount_difference_minor: int | None = Field(
+        None,
+        description="Influenced mean won amount minus the other's (minor units of the "
+        "reporting currency); null when either group has no convertible won deal.",
+    )
+    avg_won_amount_difference_low_minor: int | None = Field(
+        None, description="Lower end of its 95% bootstrap percentile interval."
+    )
+    avg_won_amount_difference_high_minor: int | None = Field(
+        None, description="Upper end of its 95% bootstrap percentile interval."
+    )
+    avg_won_amount_difference_p_value: float | None = Field(
+        None, description="Two-sided bootstrap p-value of no difference."
+    )
     days_to_close_difference: float | None = Field(
         description="Influenced mean days to close minus the other's (negative: faster)."
+    )
+    days_to_close_difference_low: float | None = Field(
+        None, description="Lower end of its 95% bootstrap percentile interval."
+    )
+    days_to_close_difference_high: float | None = Field(
+        None, description="Upper end of its 95% bootstrap percentile interval."
+    )
+    days_to_close_difference_p_value: float | None = Field(
+        None, description="Two-sided bootstrap p-value of no difference."
     )
 
 
@@ -87,6 +119,42 @@ class LiftReport(ReportHeader):
         "weights, over bands where both groups have a closed deal: the difference with "
         "account size held fixed. Null when no band compares."
     )
+    band_adjusted_win_rate_difference_low: float | None = Field(
+        None, description="Lower end of its 95% stratified bootstrap interval."
+    )
+    band_adjusted_win_rate_difference_high: float | None = Field(
+        None, description="Upper end of its 95% stratified bootstrap interval."
+    )
+    band_adjusted_win_rate_difference_p_value: float | None = Field(
+        None, description="Its two-sided stratified bootstrap p-value."
+    )
+    band_adjusted_avg_won_amount_difference_minor: int | None = Field(
+        None,
+        description="The bands' mean won amount differences averaged with their won deals with an amount as weights (minor units).",
+    )
+    band_adjusted_avg_won_amount_difference_low_minor: int | None = Field(
+        None, description="Lower end of its 95% stratified bootstrap interval."
+    )
+    band_adjusted_avg_won_amount_difference_high_minor: int | None = Field(
+        None, description="Upper end of its 95% stratified bootstrap interval."
+    )
+    band_adjusted_avg_won_amount_difference_p_value: float | None = Field(
+        None, description="Its two-sided stratified bootstrap p-value."
+    )
+    band_adjusted_days_to_close_difference: float | None = Field(
+        None,
+        description="The bands' mean days-to-close differences averaged with their won deals as weights.",
+    )
+    band_adjusted_days_to_close_difference_low: float | None = Field(
+        None, description="Lower end of its 95% stratified bootstrap interval."
+    )
+    band_adjusted_days_to_close_difference_high: float | None = Field(
+        None, description="Upper end of its 95% stratified bootstrap interval."
+    )
+    band_adjusted_days_to_close_difference_p_value: float | None = Field(
+        None, description="Its two-sided stratified bootstrap p-value."
+    )
+    methods: str = Field("", description="How every interval and p-value is computed.")
 
 
 class MemberCoverage(BaseModel):

@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from app.insights import repository
+from app.insights import differences, repository
 from app.insights.bands import BandBy, band_labels, band_of
 from app.insights.duplicates import duplicate_mask
 from app.insights.repository import Deal
@@ -107,23 +107,96 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _segment(band: str, deals: Sequence[Deal]) -> LiftSegment:
-    influenced = _group([d for d in deals if d.influenced])
-    other = _group([d for d in deals if not d.influenced])
+def _samples(deals: Sequence[Deal]) -> differences.Samples:
+    """A group's observations for the bootstrap (see app.insights.differences)."""
+    samples = differences.Samples()
+    for d in deals:
+        if not d.is_closed:
+            continue
+        samples.win.append(1.0 if d.is_won else 0.0)
+        if not d.is_won:
+            continue
+        if d.amount is not None and d.revenue_rate is not None:
+            samples.amount.append(float(d.amount * d.revenue_rate))
+        if d.closed_at is not None:
+            samples.days.append((d.closed_at - d.created_at).total_seconds() / _SECONDS_PER_DAY)
+    return samples
+
+
+def _low(estimate: differences.Estimate) -> float | None:
+    return None if estimate.interval is None else estimate.interval[0]
+
+
+def _high(estimate: differences.Estimate) -> float | None:
+    return None if estimate.interval is None else estimate.interval[1]
+
+
+def _rounded_or_none(value: float | None, digits: int | None) -> float | int | None:
+    if value is None:
+        return None
+    return _minor(value) if digits is None else round(value, digits)
+
+
+def _difference_fields(
+    prefix: str, estimate: differences.Estimate, suffix: str = "", digits: int | None = 4
+) -> dict[str, Any]:
+    """``{prefix}{suffix}``, ``{prefix}_low{suffix}``, ``{prefix}_high{suffix}`` and
+    ``{prefix}_p_value`` (amounts: digits None rounds to minor units)."""
+    return {
+        f"{prefix}{suffix}": _rounded_or_none(estimate.value, digits),
+        f"{prefix}_low{suffix}": _rounded_or_none(_low(estimate), digits),
+        f"{prefix}_high{suffix}": _rounded_or_none(_high(estimate), digits),
+        f"{prefix}_p_value": estimate.p_value,
+    }
+
+
+def _segment(band: str, deals: Sequence[Deal], index: int = 0) -> LiftSegment:
+    influenced_deals = [d for d in deals if d.influenced]
+    other_deals = [d for d in deals if not d.influenced]
+    influenced, other = _group(influenced_deals), _group(other_deals)
+    a, b = _samples(influenced_deals), _samples(other_deals)
     ratio = (
         influenced.avg_won_amount_minor / other.avg_won_amount_minor
         if influenced.avg_won_amount_minor is not None and other.avg_won_amount_minor
         else None
     )
-    days = _difference(influenced.avg_days_to_close, other.avg_days_to_close)
+    win = differences.win_rate(a, b, CONFIDENCE)
+    amount = differences.mean_difference(a, b, "amount", index, CONFIDENCE)
+    days = differences.mean_difference(a, b, "days", index, CONFIDENCE)
     return LiftSegment(
         band=band,
         influenced=influenced,
         not_influenced=other,
         win_rate_difference=_difference(influenced.win_rate, other.win_rate),
+        win_rate_difference_low=_low(win),
+        win_rate_difference_high=_high(win),
+        win_rate_difference_p_value=win.p_value,
         avg_won_amount_ratio=ratio,
-        days_to_close_difference=None if days is None else round(days, 2),
+        **_difference_fields("avg_won_amount_difference", amount, "_minor", None),
+        **_difference_fields("days_to_close_difference", days, "", 2),
     )
+
+
+def _band_adjusted(
+    by_band: dict[str, list[Deal]],
+) -> dict[str, Any]:
+    pairs = [
+        (
+            _samples([d for d in deals if d.influenced]),
+            _samples([d for d in deals if not d.influenced]),
+        )
+        for deals in by_band.values()
+    ]
+    win = differences.band_adjusted(pairs, "win", CONFIDENCE)
+    amount = differences.band_adjusted(pairs, "amount", CONFIDENCE)
+    days = differences.band_adjusted(pairs, "days", CONFIDENCE)
+    return {
+        "band_adjusted_win_rate_difference_low": _low(win),
+        "band_adjusted_win_rate_difference_high": _high(win),
+        "band_adjusted_win_rate_difference_p_value": win.p_value,
+        **_difference_fields("band_adjusted_avg_won_amount_difference", amount, "_minor", None),
+        **_difference_fields("band_adjusted_days_to_close_difference", days, "", 2),
+    }
 
 
 def band_adjusted_difference(segments: Iterable[LiftSegment]) -> float | None:
@@ -152,7 +225,10 @@ def lift(
     for deal in deals:
         size = deal.employees if band_by == "employees" else deal.annual_revenue
         by_band[band_of(size, band_by)].append(deal)
-    bands = [_segment(label, members) for label, members in by_band.items()]
+    bands = [
+        _segment(label, members, index)
+        for index, (label, members) in enumerate(by_band.items(), start=1)
+    ]
     return LiftReport(
         **_header(run, workspace, filters),
         band_by=band_by,
@@ -162,6 +238,8 @@ def lift(
         overall=_segment(ALL, deals),
         bands=bands,
         band_adjusted_win_rate_difference=band_adjusted_difference(bands),
+        **_band_adjusted(by_band),
+        methods=differences.__doc__ or "",
     )
 
 

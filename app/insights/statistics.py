@@ -79,3 +79,69 @@ def bootstrap_mean_interval(
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return float(low), float(high)
+
+
+def newcombe_interval(
+    successes_a: int, trials_a: int, successes_b: int, trials_b: int, confidence: float = 0.95
+) -> Interval | None:
+    """Newcombe's hybrid score interval of p_a - p_b (Newcombe 1998, method 10), from the two
+    Wilson intervals; None when a group has no trials.
+
+    low = d - √((p_a - l_a)² + (u_b - p_b)²), high = d + √((u_a - p_a)² + (p_b - l_b)²).
+    """
+    a = wilson_interval(successes_a, trials_a, confidence)
+    b = wilson_interval(successes_b, trials_b, confidence)
+    if a is None or b is None:
+        return None
+    p_a, p_b = successes_a / trials_a, successes_b / trials_b
+    difference = p_a - p_b
+    low = difference - sqrt((p_a - a[0]) ** 2 + (b[1] - p_b) ** 2)
+    high = difference + sqrt((a[1] - p_a) ** 2 + (p_b - b[0]) ** 2)
+    return max(-1.0, low), min(1.0, high)
+
+
+def two_proportion_p_value(
+    successes_a: int, trials_a: int, successes_b: int, trials_b: int
+) -> float | None:
+    """Two-sided p-value of p_a = p_b by the pooled two-proportion z-test; None when a group
+    has no trials, 1 when the pooled rate is 0 or 1 (no variation to test)."""
+    if trials_a == 0 or trials_b == 0:
+        return None
+    pooled = (successes_a + successes_b) / (trials_a + trials_b)
+    variance = pooled * (1 - pooled) * (1 / trials_a + 1 / trials_b)
+    if variance <= 0:
+        return 1.0
+    z = (successes_a / trials_a - successes_b / trials_b) / sqrt(variance)
+    return min(1.0, 2 * (1 - NormalDist().cdf(abs(z))))
+
+
+def resampled_means(
+    values: Sequence[float] | np.ndarray,
+    generator: np.random.Generator,
+    resamples: int = DEFAULT_RESAMPLES,
+    max_cells: int = MAX_CELLS,
+) -> np.ndarray:
+    """``resamples`` bootstrap means of ``values`` (sorted first, so the draws depend on the
+    values only), in chunks of at most ``max_cells`` draws."""
+    data = np.sort(np.asarray(values, dtype=np.float64))
+    n = data.size
+    means = np.empty(resamples, dtype=np.float64)
+    chunk = max(1, max_cells // max(n, 1))
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        picks = generator.integers(0, n, size=(stop - start, n))
+        means[start:stop] = data[picks].mean(axis=1)
+    return means
+
+
+def percentile_interval_and_p(
+    draws: np.ndarray, confidence: float = 0.95
+) -> tuple[Interval, float]:
+    """The percentile interval of bootstrap draws of a difference, and its two-sided p-value
+    for "the difference is 0": twice the share of draws on the far side of 0 (at most 1), so
+    p < 1 - confidence exactly when 0 lies outside the interval."""
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    below = float(np.mean(draws <= 0))
+    above = float(np.mean(draws >= 0))
+    return (float(low), float(high)), min(1.0, 2 * min(below, above))
