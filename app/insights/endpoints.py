@@ -7,7 +7,15 @@ from fastapi import APIRouter, Query, Request, Response
 from app.deps import SessionDep
 from app.insights import service
 from app.insights.bands import BandBy
-from app.insights.schemas import CoverageReport, LiftGroup, LiftReport, LiftSegment
+from app.insights.schemas import (
+    CoverageReport,
+    LiftGroup,
+    LiftReport,
+    LiftSegment,
+    RetentionGroup,
+    RetentionReport,
+    RetentionSegment,
+)
 from app.reports.context import Report
 from app.reports.endpoints import CSV_RESPONSES
 from app.reports.rendering import FormatParam, header_columns, respond
@@ -118,3 +126,55 @@ def coverage(
     return respond(
         request, output, report, coverage_rows(report), [*head, *COVERAGE_COLUMNS], "coverage"
     )
+
+
+RETENTION_COLUMNS = [
+    "band",
+    "group",
+    *RetentionGroup.model_fields,
+    *(f for f in RetentionSegment.model_fields if f not in ("band", "engaged", "not_engaged")),
+]
+
+
+@router.get(
+    "/retention",
+    summary="Do community-engaged accounts renew and grow more?",
+    description="Renewal win rate, gross and net revenue retention (renewal and expansion "
+    "won in the period against the prior period's won amounts, per account) of accounts "
+    "with a community-influenced renewal or expansion in the period against the rest, "
+    "overall and by account-size band, each with a 95% interval and every difference with "
+    "a p-value (see `methods`). A comparison, not a proof of cause.",
+    response_model=RetentionReport,
+    responses=CSV_RESPONSES,
+)
+def retention(
+    request: Request,
+    session: SessionDep,
+    context: Report,
+    band_by: Annotated[
+        BandBy,
+        Query(description="Account-size bands by employees or by annual revenue."),
+    ] = "employees",
+    output: FormatParam = None,
+) -> Response:
+    report = service.retention_report(
+        session,
+        workspace=context.workspace,
+        run=context.run,
+        filters=context.filters,
+        band_by=band_by,
+    )
+    head = header_columns(report)
+    differences = {f for f in RETENTION_COLUMNS if f in RetentionSegment.model_fields}
+    rows = [
+        {
+            **head,
+            "band": segment.band,
+            "group": group,
+            **getattr(segment, group).model_dump(),
+            **segment.model_dump(include=differences),
+        }
+        for segment in (report.overall, *report.bands)
+        for group in ("engaged", "not_engaged")
+    ]
+    return respond(request, output, report, rows, [*head, *RETENTION_COLUMNS], "retention")

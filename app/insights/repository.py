@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from app.insights.retention import RetentionDeal
 from app.models import (
     Account,
     ActivityType,
@@ -58,6 +59,32 @@ def deals(session: Session, where: ColumnElement[bool]) -> list[Deal]:
         .order_by(RO.opportunity_id)
     )
     return [Deal._make(row) for row in rows]
+
+
+def retention_deals(
+    session: Session, run_id: int, where: ColumnElement[bool]
+) -> list[RetentionDeal]:
+    """The run's closed opportunities matching ``where`` (the report's filters but period and
+    type), with their account's current size."""
+    rows = session.execute(
+        select(
+            RO.account_id,
+            RO.type,
+            RO.is_won,
+            RO.is_closed,
+            RO.close_date,
+            RO.amount,
+            RO.currency,
+            RO.revenue_rate,
+            or_(RO.pipeline_influenced.is_(True), RO.revenue_influenced.is_(True)),
+            Account.employees,
+            Account.annual_revenue,
+        )
+        .outerjoin(Account, Account.id == RO.account_id)
+        .where(RO.run_id == run_id, RO.is_closed.is_(True), where)
+        .order_by(RO.opportunity_id)
+    )
+    return [RetentionDeal(*row) for row in rows]
 
 
 def _live_at(deleted_at: Any, as_of: datetime) -> ColumnElement[bool]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -238,3 +239,76 @@ class CoverageReport(ReportHeader):
     unconverted: list[UnconvertedAmount] = Field(
         description="Per stage and currency, amounts with no exchange rate on their date."
     )
+
+
+class RetentionGroup(BaseModel):
+    accounts: int = Field(description="Accounts in the group (with a base or a renewal).")
+    accounts_with_base: int = Field(description="Of which with won amounts in the prior period.")
+    renewals_closed: int = Field(description="Renewal opportunities closed in the period.")
+    renewals_won: int = Field(description="Of which won.")
+    renewal_win_rate: float | None = Field(description="won / closed renewals; null without one.")
+    renewal_win_rate_low: float | None = Field(description="95% Wilson interval, lower end.")
+    renewal_win_rate_high: float | None = Field(description="95% Wilson interval, upper end.")
+    base_minor: int = Field(
+        description="Won amounts of the prior period (reporting currency, minor units)."
+    )
+    renewed_minor: int = Field(description="Won renewal amounts closed in the period.")
+    expansion_minor: int = Field(description="Won expansion amounts closed in the period.")
+    gross_revenue_retention: float | None = Field(
+        description="Sum of min(renewed, base) over sum of base (accounts with a base)."
+    )
+    gross_revenue_retention_low: float | None = Field(
+        description="95% bootstrap interval (accounts resampled), lower end."
+    )
+    gross_revenue_retention_high: float | None = Field(description="Its upper end.")
+    net_revenue_retention: float | None = Field(
+        description="Sum of (renewed + expansion) over sum of base (accounts with a base)."
+    )
+    net_revenue_retention_low: float | None = Field(
+        description="95% bootstrap interval (accounts resampled), lower end."
+    )
+    net_revenue_retention_high: float | None = Field(description="Its upper end.")
+
+
+class RetentionSegment(BaseModel):
+    band: str = Field(description="Account-size band, or 'all'.")
+    engaged: RetentionGroup = Field(
+        description="Accounts with a community-influenced renewal or expansion in the period."
+    )
+    not_engaged: RetentionGroup = Field(description="The other accounts.")
+    renewal_win_rate_difference: float | None = Field(description="Engaged minus not engaged.")
+    renewal_win_rate_difference_low: float | None = Field(description="Newcombe 95%, lower.")
+    renewal_win_rate_difference_high: float | None = Field(description="Newcombe 95%, upper.")
+    renewal_win_rate_difference_p_value: float | None = Field(
+        description="Two-proportion z-test, two-sided."
+    )
+    gross_revenue_retention_difference: float | None = Field(
+        description="Engaged minus not engaged."
+    )
+    gross_revenue_retention_difference_low: float | None = Field(description="Bootstrap, lower.")
+    gross_revenue_retention_difference_high: float | None = Field(description="Bootstrap, upper.")
+    gross_revenue_retention_difference_p_value: float | None = Field(
+        description="Two-sided bootstrap p-value."
+    )
+    net_revenue_retention_difference: float | None = Field(description="Engaged minus not engaged.")
+    net_revenue_retention_difference_low: float | None = Field(description="Bootstrap, lower.")
+    net_revenue_retention_difference_high: float | None = Field(description="Bootstrap, upper.")
+    net_revenue_retention_difference_p_value: float | None = Field(
+        description="Two-sided bootstrap p-value."
+    )
+
+
+class RetentionReport(ReportHeader):
+    band_by: Literal["employees", "annual_revenue"] = Field(description="What the bands are of.")
+    prior_from: date = Field(description="First date of the prior period (the base).")
+    prior_to: date = Field(description="Last date of the prior period.")
+    confidence: float = Field(description="Confidence level of every interval.")
+    bootstrap_resamples: int = Field(description="Resamples of each bootstrap.")
+    bootstrap_seed: int = Field(description="Seed: the same data give the same intervals.")
+    overall: RetentionSegment = Field(description="Every account.")
+    bands: list[RetentionSegment] = Field(description="Per account-size band, then unknown.")
+    unconverted: dict[str, int] = Field(
+        description="Won amounts with no exchange rate at their close date, by currency (minor "
+        "units): left out of every figure, listed apart."
+    )
+    methods: str = Field(description="The definitions and how intervals are computed.")

@@ -3,7 +3,9 @@ and coverage (how far the data behind every other report can be trusted)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any, Literal
 
@@ -12,7 +14,7 @@ import polars as pl
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from app.insights import differences, repository
+from app.insights import differences, repository, retention
 from app.insights.bands import BandBy, band_labels, band_of
 from app.insights.duplicates import duplicate_mask
 from app.insights.repository import Deal
@@ -24,6 +26,9 @@ from app.insights.schemas import (
     LiftReport,
     LiftSegment,
     MemberCoverage,
+    RetentionGroup,
+    RetentionReport,
+    RetentionSegment,
     TouchCoverage,
     UnconvertedAmount,
 )
@@ -346,4 +351,116 @@ def coverage(
                 session, filters.where(run.id, stage), stage
             )
         ],
+    )
+
+
+def _retention_group(figures: retention.GroupFigures) -> RetentionGroup:
+    def low(interval: tuple[float, float] | None) -> float | None:
+        return None if interval is None else interval[0]
+
+    def high(interval: tuple[float, float] | None) -> float | None:
+        return None if interval is None else interval[1]
+
+    return RetentionGroup(
+        accounts=figures.accounts,
+        accounts_with_base=figures.accounts_with_base,
+        renewals_closed=figures.renewals_closed,
+        renewals_won=figures.renewals_won,
+        renewal_win_rate=figures.renewal_win_rate,
+        renewal_win_rate_low=low(figures.renewal_win_rate_interval),
+        renewal_win_rate_high=high(figures.renewal_win_rate_interval),
+        base_minor=_minor(figures.base),
+        renewed_minor=_minor(figures.renewed),
+        expansion_minor=_minor(figures.expansion),
+        gross_revenue_retention=figures.gross_retention,
+        gross_revenue_retention_low=low(figures.gross_interval),
+        gross_revenue_retention_high=high(figures.gross_interval),
+        net_revenue_retention=figures.net_retention,
+        net_revenue_retention_low=low(figures.net_interval),
+        net_revenue_retention_high=high(figures.net_interval),
+    )
+
+
+def _retention_difference(name: str, difference: retention.Difference) -> dict[str, Any]:
+    interval = difference.interval
+    return {
+        name: difference.value,
+        f"{name}_low": None if interval is None else interval[0],
+        f"{name}_high": None if interval is None else interval[1],
+        f"{name}_p_value": difference.p_value,
+    }
+
+
+def _retention_segment(
+    band: str, accounts: Sequence[retention.AccountFigures], index: int
+) -> RetentionSegment:
+    engaged, engaged_draws = retention.group([a for a in accounts if a.engaged], 2 * index)
+    other, other_draws = retention.group([a for a in accounts if not a.engaged], 2 * index + 1)
+    return RetentionSegment(
+        band=band,
+        engaged=_retention_group(engaged),
+        not_engaged=_retention_group(other),
+        **_retention_difference(
+            "renewal_win_rate_difference", retention.win_rate_difference(engaged, other)
+        ),
+        **_retention_difference(
+            "gross_revenue_retention_difference",
+            retention.ratio_difference(
+                engaged.gross_retention,
+                other.gross_retention,
+                engaged_draws["gross"],
+                other_draws["gross"],
+            ),
+        ),
+        **_retention_difference(
+            "net_revenue_retention_difference",
+            retention.ratio_difference(
+                engaged.net_retention,
+                other.net_retention,
+                engaged_draws["net"],
+                other_draws["net"],
+            ),
+        ),
+    )
+
+
+_ANY_DATE = (date(1, 1, 1), date(9998, 12, 31))
+
+
+def retention_report(
+    session: Session,
+    *,
+    workspace: Workspace,
+    run: AttributionRun,
+    filters: ReportFilters,
+    band_by: BandBy,
+) -> RetentionReport:
+    """Renewal win rate, gross and net revenue retention, engaged accounts against the rest
+    (see app.insights.retention)."""
+    unbounded = dataclasses.replace(
+        filters, period_from=_ANY_DATE[0], period_to=_ANY_DATE[1], types=()
+    )
+    deals = repository.retention_deals(session, run.id, unbounded.where(run.id, "pipeline"))
+    accounts = retention.by_account(deals, filters.period_from, filters.period_to, band_by)
+    unconverted: dict[str, int] = {}
+    for figures in accounts.values():
+        for currency, amount in figures.unconverted.items():
+            unconverted[currency] = unconverted.get(currency, 0) + amount
+    bands = retention.bands_of(accounts, band_by)
+    prior_from, prior_to = retention.prior_period(filters.period_from, filters.period_to)
+    return RetentionReport(
+        **_header(run, workspace, filters),
+        band_by=band_by,
+        prior_from=prior_from,
+        prior_to=prior_to,
+        confidence=retention.CONFIDENCE,
+        bootstrap_resamples=DEFAULT_RESAMPLES,
+        bootstrap_seed=DEFAULT_SEED,
+        overall=_retention_segment(ALL, list(accounts.values()), 0),
+        bands=[
+            _retention_segment(label, members, index)
+            for index, (label, members) in enumerate(bands.items(), start=1)
+        ],
+        unconverted=dict(sorted(unconverted.items())),
+        methods=retention.__doc__ or "",
     )
