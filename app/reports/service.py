@@ -194,17 +194,8 @@ def resolve_filters(
     run: AttributionRun | None = None,
 ) -> ReportFilters:
     """The filters, checked: every stage, pipeline and account must exist (in the run's
-    snapshot, or the workspace's opportunities without a run), the amount range must not be
-    reversed."""
-    if (
-        params.amount_min is not None
-        and params.amount_max is not None
-        and params.amount_min > params.amount_max
-    ):
-        raise InvalidInput.at(
-            ("query", "amount_max"),
-            f"must not be below amount_min ({params.amount_max} < {params.amount_min})",
-        )
+    snapshot, or the workspace's opportunities without a run); the amount range is checked at
+    the edge (``filter_params``)."""
     run_id = None if run is None else run.id
     if params.stages:
         known = repository.known_values(session, workspace.id, run_id, "stage_name")
