@@ -106,6 +106,9 @@ class Api:
     def patch(self, path: str, **kwargs: Any) -> Any:
         return self.client.patch(path, headers=self.headers, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete(path, headers=self.headers, **kwargs)
+
 
 def new_workspace(settings: Settings, name: str = "Test Co") -> tuple[int, str]:
     engine = build_engine(settings)

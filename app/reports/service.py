@@ -330,10 +330,11 @@ def _labels(session: Session, workspace: Workspace, dimension: str) -> dict[Any,
     }
 
 
-def _program_cost(program: Program, rates: RateTable) -> int | None:
-    """The whole cost in the reporting currency, converted at the program's start (or end) date."""
-    on = program.start_date or program.end_date
-    rate = rates.rate(program.currency, on) if on else rates.rate(program.currency, date.today())
+def _program_cost(program: Program, rates: RateTable, period_to: date) -> int | None:
+    """The whole cost in the reporting currency, converted at the program's start (or end) date;
+    an undated program's at the period's end, so that an answer never depends on the day asked."""
+    on = program.start_date or program.end_date or period_to
+    rate = rates.rate(program.currency, on)
     return None if rate is None else round_half_up(Decimal(program.cost) * rate)
 
 
@@ -472,7 +473,9 @@ def _program_costs(
 ) -> dict[int, _ProgramCost]:
     rates = RateTable(runs.exchange_rates(session, workspace.id), workspace.reporting_currency)
     return {
-        p.id: _ProgramCost(_program_cost(p, rates), _prorated_cost(p, rates, filters))
+        p.id: _ProgramCost(
+            _program_cost(p, rates, filters.period_to), _prorated_cost(p, rates, filters)
+        )
         for p in repository.programs(session, workspace.id)
     }
 

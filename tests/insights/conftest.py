@@ -1,4 +1,4 @@
-"""An app with the insights router, one workspace per module (every API test runs on both
+"""The app, one workspace per module (every API test runs on both
 backends through the shared `database_url` fixture)."""
 
 from __future__ import annotations
@@ -10,18 +10,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.exceptions import ERROR_RESPONSES
-from app.insights.endpoints import router
 from app.main import create_app
 from tests.conftest import DEFAULT_NOW, Api, SettableClock, new_workspace
 
 
 def app_with_insights(settings: Settings) -> FastAPI:
-    app = create_app(settings, clock=SettableClock(DEFAULT_NOW))
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/v1/reports/lift" not in paths:  # until main.py includes the router
-        app.include_router(router, responses=ERROR_RESPONSES)
-    return app
+    return create_app(settings, clock=SettableClock(DEFAULT_NOW))
 
 
 @pytest.fixture(scope="module")

@@ -113,6 +113,20 @@ def test_one_month_of_revenue_is_not_set_against_a_whole_years_cost(golden: Api)
     assert may["lifetime_roi"] == pytest.approx(whole["lifetime_roi"])
 
 
+def test_an_undated_programs_cost_converts_at_the_periods_end(golden: Api) -> None:
+    # EUR->USD is 1.0479 for December 2024 in the golden rates; no rate exists for today's date,
+    # and the report must not depend on the day it is asked.
+    created = golden.put(
+        "/v1/programs/prg-undated", json={"name": "Undated", "cost": "1000.00", "currency": "EUR"}
+    )
+    assert created.status_code in (200, 201), created.text
+    try:
+        row = _programs(golden, **{"from": "2024-12-01", "to": "2024-12-31"})["prg-undated"]
+        assert row["cost_minor"] == 104_790
+    finally:
+        assert golden.delete("/v1/programs/prg-undated").status_code == 204
+
+
 @pytest.mark.parametrize(
     "name", ["by-activity-type", "by-category", "by-program", "by-channel", "by-account"]
 )
