@@ -15,6 +15,7 @@ from . import _models
 from ._channels import global_allocation, split_by_channel_value
 from ._journeys import Journeys, PreparedJourneys
 from ._markov import fit_markov
+from ._memory import small_pages
 from ._params import resolve_parameters
 from ._rounding import Shares, equal_split, largest_remainder, to_one_touch
 from ._settings import ModelSpec
@@ -183,6 +184,7 @@ def _channel_frame(
     )
 
 
+@small_pages
 def attribute(prepared: PreparedJourneys, spec: ModelSpec) -> AttributionResult:
     """Run one model over prepared journeys.
 

@@ -13,9 +13,11 @@ from typing import Final, TypeVar, cast
 
 import numpy as np
 import polars as pl
+import numpy.typing as npt
 from numpy.typing import NDArray
 
 from ._errors import InputFrameError
+from ._memory import small_pages
 from ._settings import JourneySettings
 from ._types import BoolArray, CodeArray, FloatArray, IndexArray, IntArray
 
@@ -367,7 +369,13 @@ def _encode_channels(raw: pl.DataFrame, rows: IntArray | None) -> dict[str, Chan
     if raw.height == 0:
         empty = np.zeros(0, dtype=np.int32)
         return {kind: ChannelCodes(labels=(), codes=empty) for kind in _CHANNEL_KINDS}
-    uniques = raw.select(pl.col(kind).unique().implode() for kind in _CHANNEL_KINDS).row(0)
+    distinct = raw.select(pl.col(kind).unique().implode() for kind in _CHANNEL_KINDS)
+    uniques = distinct.row(0)
+    coded = {
+        kind: distinct[kind].explode()
+        for kind in _CHANNEL_KINDS
+        if isinstance(raw.schema[kind], pl.Categorical | pl.Enum)
+    }
     leading = {"category": CATEGORIES}
     labels = {}
     for kind, values in zip(_CHANNEL_KINDS, uniques, strict=True):
@@ -376,12 +384,16 @@ def _encode_channels(raw: pl.DataFrame, rows: IntArray | None) -> dict[str, Chan
         labels[kind] = tuple(v for v in first if v in present) + tuple(
             sorted(v for v in present if v not in first)
         )
+    text = [kind for kind in _CHANNEL_KINDS if kind not in coded]
     physical = raw.select(
-        pl.col(kind).cast(pl.Enum(list(labels[kind]))).to_physical() for kind in _CHANNEL_KINDS
+        pl.col(kind).cast(pl.Enum(list(labels[kind]))).to_physical() for kind in text
     )
     channels = {}
     for kind in _CHANNEL_KINDS:
-        codes = physical[kind].to_numpy().astype(np.int32)
+        if kind in coded:
+            codes = _recode(raw[kind], coded[kind], labels[kind])
+        else:
+            codes = physical[kind].to_numpy().astype(np.int32)
         names = labels[kind]
         if rows is not None:
             codes = codes[rows]
@@ -391,6 +403,27 @@ def _encode_channels(raw: pl.DataFrame, rows: IntArray | None) -> dict[str, Chan
                 codes = (np.cumsum(present_codes) - 1).astype(np.int32)[codes]
         channels[kind] = ChannelCodes(labels=names, codes=codes)
     return channels
+
+
+_TABLE_SLACK = 1 << 20
+"""A categorical column is recoded through a table of its largest code's size when that is
+at most 4 entries a row plus this; else by a search among its distinct codes (a process's
+global categories can grow far beyond the labels of one frame)."""
+
+
+def _recode(column: pl.Series, distinct: pl.Series, labels: tuple[str, ...]) -> CodeArray:
+    """A categorical column's codes into ``labels``, through a table indexed by the
+    column's own codes (no string is read per row)."""
+    own = distinct.to_physical().to_numpy().astype(np.int64)
+    index = {label: i for i, label in enumerate(labels)}
+    target = np.array([index[label] for label in distinct.to_list()], dtype=np.int32)
+    physical: npt.NDArray[np.uint32] = column.to_physical().to_numpy()
+    if int(own.max(initial=0)) <= 4 * physical.size + _TABLE_SLACK:
+        table = np.zeros(int(own.max(initial=0)) + 1, dtype=np.int32)
+        table[own] = target
+        return table[physical]
+    by_code = np.argsort(own)
+    return target[by_code][np.searchsorted(own[by_code], physical)]
 
 
 def duplicate_mask(group: IntArray, time_us: IntArray, window_us: int) -> BoolArray:
@@ -621,12 +654,15 @@ def _duplicates(
         return np.zeros(n, dtype=np.bool_)
     person = person_rows if rows is None else person_rows.gather(pl.Series(rows))
     nulls = person.is_null().to_numpy()
+    rank_bits = _index_bits(n)
+    groups = _categorical_groups(person, nulls, activity, rank_bits)
+    if groups is not None:
+        return _dropped_by_group(groups, rank_of, rank_bits, ordered_time, window)[0]
     hashed = person.hash().to_numpy().astype(np.uint64)
     mixed = activity.astype(np.uint64)
     mixed *= _GOLDEN_GAMMA
     hashed ^= mixed
     del mixed
-    rank_bits = _index_bits(n)
     hashed >>= np.uint64(rank_bits + 1)
     group = hashed.view(np.int64)
     if nulls.any():  # no person: never a duplicate of anything
@@ -648,6 +684,29 @@ def _duplicates(
             codes[nulls] = -1 - np.arange(int(nulls.sum()), dtype=np.int64)
             dropped, _, _ = _dropped_by_group(codes, rank_of, rank_bits, ordered_time, window)
     return dropped
+
+
+_GROUP_KEY_BITS = 62
+"""Bits of the (group, rank) sort key; exact groups that need more fall back to hashes."""
+
+
+def _categorical_groups(
+    person: pl.Series, nulls: BoolArray, activity: CodeArray, rank_bits: int
+) -> IntArray | None:
+    """Exact (person, activity type) groups from a categorical person column's codes (no
+    hash, so nothing to check); None for text, or when the codes leave no room for the rank
+    in the sort key."""
+    if not isinstance(person.dtype, pl.Categorical | pl.Enum):
+        return None
+    code = person.to_physical().fill_null(0).to_numpy().astype(np.int64)
+    kinds = int(activity.max(initial=0)) + 1
+    if (int(code.max(initial=0)) * kinds + kinds).bit_length() + rank_bits > _GROUP_KEY_BITS:
+        return None
+    code *= kinds
+    code += activity
+    if nulls.any():  # no person: never a duplicate of anything
+        code[nulls] = -1 - np.arange(int(nulls.sum()), dtype=np.int64)
+    return code
 
 
 def _dropped_by_group(
@@ -693,6 +752,7 @@ def _opportunity_index(opportunity_id: IntArray, raw_opp: IntArray) -> tuple[Int
     return index, known
 
 
+@small_pages
 def prepare(
     touches: pl.DataFrame, opportunities: pl.DataFrame, settings: JourneySettings
 ) -> PreparedJourneys:

@@ -11,6 +11,7 @@ import polars as pl
 from ._channels import won_value
 from ._errors import ModelParameterError
 from ._journeys import PreparedJourneys
+from ._memory import small_pages
 from ._settings import DEFAULT_MAX_MARKOV_STATES
 from ._types import BoolArray, FloatArray, IndexArray, IntArray
 
@@ -98,6 +99,7 @@ def _absorption(q: FloatArray, r: FloatArray, keep: BoolArray) -> float:
     return float(solution[0])
 
 
+@small_pages
 def fit_markov(
     prepared: PreparedJourneys,
     channel: str = "category",

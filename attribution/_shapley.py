@@ -11,6 +11,7 @@ import numpy as np
 from ._channels import channel_pairs, won_value
 from ._errors import ModelParameterError, TooManyChannelsError
 from ._journeys import PreparedJourneys
+from ._memory import small_pages
 from ._types import FloatArray, IntArray
 
 MAX_CONVERSION_RATE_CHANNELS = 20
@@ -83,6 +84,7 @@ def _shapley_from_characteristic(v: FloatArray, n: int) -> FloatArray:
     return phi
 
 
+@small_pages
 def fit_shapley(
     prepared: PreparedJourneys, channel: str = "category", characteristic: str = "conversions"
 ) -> ShapleyFit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from fractions import Fraction
 
@@ -9,9 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from attribution import _rounding
+from attribution import PreparedJourneys, _journeys, _rounding, prepare
 from attribution._journeys import Journeys, _by_touch_id, _touch_order, journeys_from_mask
+from attribution._memory import small_pages
 from attribution._rounding import Shares, largest_remainder
+from tests.attribution.builders import CATEGORY_OF, SETTINGS
 
 
 def shaped(lengths: list[int]) -> Journeys:
@@ -147,3 +150,101 @@ def test_categorical_text_columns_give_the_same_credits() -> None:
             name, {"channel": "activity_type"} if name in ("markov", "shapley") else {}
         )
         assert attribute(coded, spec).credits.equals(attribute(plain, spec).credits), name
+
+
+def _crowded_touches(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Touches of few people and activity types, minutes apart (many duplicates), some
+    without a person, some reached through two opportunities."""
+    rng = np.random.default_rng(seed)
+    n, opportunities = 4000, 300
+    kinds = list(CATEGORY_OF)
+    activity = rng.integers(0, len(kinds), n)
+    start = np.datetime64("2025-01-01T00:00:00", "us")
+    occurred = start + (rng.integers(0, 60 * 24 * 2, n) * 60_000_000).astype("timedelta64[us]")
+    person = [None if rng.random() < 0.05 else f"member:{rng.integers(0, 20)}" for _ in range(n)]
+    program = [None if a % 3 else f"program{a}" for a in activity]
+    touches = pl.DataFrame(
+        {
+            "opportunity_id": rng.integers(1, opportunities + 1, n),
+            "touch_id": np.arange(1, n + 1),
+            "occurred_at": occurred,
+            "source": rng.choice(["discourse", "slack"], n),
+            "external_id": [f"x{i % 700}" for i in range(n)],
+            "activity_type": [kinds[a] for a in activity],
+            "category": [CATEGORY_OF[kinds[a]] for a in activity],
+            "program": program,
+            "is_community": [CATEGORY_OF[kinds[a]] != "marketing" for a in activity],
+            "is_staff": rng.random(n) < 0.03,
+            "person": person,
+            "weight": rng.integers(0, 4, n).astype(np.float64),
+        }
+    ).with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC"))
+    shared = touches.head(500).with_columns(
+        (pl.col("opportunity_id") % opportunities + 1).alias("opportunity_id")
+    )
+    created = start + np.timedelta64(15, "D")
+    opportunities_frame = pl.DataFrame(
+        {
+            "opportunity_id": np.arange(1, opportunities + 1),
+            "amount": rng.integers(0, 10**6, opportunities),
+            "created_at": np.full(opportunities, created),
+            "closed_at": np.full(opportunities, created + np.timedelta64(10, "D")),
+            "is_closed": np.ones(opportunities, dtype=np.bool_),
+            "is_won": rng.random(opportunities) < 0.6,
+            "lead_created_at": np.full(opportunities, start),
+        }
+    ).with_columns(pl.col("created_at", "closed_at", "lead_created_at").dt.replace_time_zone("UTC"))
+    return pl.concat([touches, shared]), opportunities_frame
+
+
+def _same_prepared(a: PreparedJourneys, b: PreparedJourneys) -> None:
+    assert a.stats == b.stats
+    assert a.flags.equals(b.flags)
+    for name in ("pair_opp", "touch_id", "time_us", "is_community", "weight"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for kind, codes in a.channels.items():
+        assert codes.labels == b.channels[kind].labels, kind
+        assert np.array_equal(codes.codes, b.channels[kind].codes), kind
+
+
+@pytest.mark.parametrize("path", ["table", "search", "hashed persons"])
+def test_categorical_codes_give_what_text_gives(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Categorical channels are recoded through their own codes (a table, or a search when
+    the codes are far apart), and categorical persons group duplicates by their codes (or by
+    hashes when the codes leave no room in the sort key): each as with plain text."""
+    touches, opportunities = _crowded_touches(17)
+    text = ["source", "external_id", "activity_type", "category", "program", "person"]
+    coded = touches.with_columns(pl.col(c).cast(pl.Categorical) for c in text)
+    if path == "search":
+        monkeypatch.setattr(_journeys, "_TABLE_SLACK", -(10**12))
+    if path == "hashed persons":
+        monkeypatch.setattr(_journeys, "_GROUP_KEY_BITS", 0)
+    plain = prepare(touches, opportunities, SETTINGS)
+    assert plain.stats["duplicates_dropped"] > 500
+    _same_prepared(prepare(coded, opportunities, SETTINGS), plain)
+
+
+def test_engine_calls_leave_numpy_page_advice_as_they_found_it() -> None:
+    """Inside an engine call NumPy gives no huge-page advice; after it, the process's
+    setting is back, also when calls nest or raise."""
+    setter = importlib.import_module("numpy._core.multiarray")._set_madvise_hugepage
+    inside: list[bool] = []
+
+    @small_pages
+    def inner() -> None:
+        inside.append(bool(setter(False)))
+
+    @small_pages
+    def outer() -> None:
+        inner()
+        inside.append(bool(setter(False)))
+        raise RuntimeError("boom")
+
+    previous = setter(True)
+    try:
+        with pytest.raises(RuntimeError):
+            outer()
+        assert inside == [False, False]
+        assert setter(True) is True
+    finally:
+        setter(previous)
