@@ -13,7 +13,6 @@ from typing import Final, TypeVar, cast
 
 import numpy as np
 import polars as pl
-import numpy.typing as npt
 from numpy.typing import NDArray
 
 from ._errors import InputFrameError
@@ -417,7 +416,7 @@ def _recode(column: pl.Series, distinct: pl.Series, labels: tuple[str, ...]) -> 
     own = distinct.to_physical().to_numpy().astype(np.int64)
     index = {label: i for i, label in enumerate(labels)}
     target = np.array([index[label] for label in distinct.to_list()], dtype=np.int32)
-    physical: npt.NDArray[np.uint32] = column.to_physical().to_numpy()
+    physical: NDArray[np.uint32] = column.to_physical().to_numpy()
     if int(own.max(initial=0)) <= 4 * physical.size + _TABLE_SLACK:
         table = np.zeros(int(own.max(initial=0)) + 1, dtype=np.int32)
         table[own] = target
