@@ -3,6 +3,14 @@
 # COMMATTR_DATABASE_URL names PostgreSQL) and the generated credential-encryption key (unless
 # COMMATTR_ENCRYPTION_KEYS is given). The application folder is owned by root and read-only for
 # the non-root user the processes run as.
+
+# The dashboard's charting library, installed from the npm registry at the version
+# package-lock.json pins (the same step as `make assets`); only its built file is copied on.
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,6 +24,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY app ./app
+COPY --from=assets /build/node_modules/chart.js/dist/chart.umd.min.js ./app/dashboard/static/vendor/chart.umd.min.js
+COPY --from=assets /build/node_modules/chart.js/LICENSE.md ./app/dashboard/static/vendor/chart.js-LICENSE.md
 COPY attribution ./attribution
 COPY connectors ./connectors
 COPY migrations ./migrations

@@ -402,6 +402,7 @@ def serve(
     port = port or settings.port
     url = f"http://{host}:{port}"
     typer.echo(f"community-attribution on {url}  (API docs: {url}/docs)", err=True)
+    typer.echo(f"dashboard on {url}/dashboard  (sign in with an API key)", err=True)
     key_file = demo_key_file(settings)
     if key_file.exists():
         today = system_clock().date()

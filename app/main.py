@@ -21,6 +21,7 @@ from app.config import Settings
 from app.connections.endpoints import router as connections_router
 from app.crm.endpoints import rates_router
 from app.crm.endpoints import router as crm_router
+from app.dashboard.endpoints import install as install_dashboard
 from app.db import build_engine, build_sessionmaker
 from app.edge import install as install_edge
 from app.exceptions import ERROR_RESPONSES, AppError
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         audit_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
+    install_dashboard(app)
     return app
 
 

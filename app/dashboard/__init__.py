@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages over the same services the API reads (issue 14)."""
