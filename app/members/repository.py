@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    false,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -22,6 +37,8 @@ from app.models import (
     MemberLinkBlock,
     Touchpoint,
 )
+from app.models.base import UTCDateTime
+from app.upsert import copy_rows, one_of
 
 EMAIL = IdentityKind.EMAIL.value
 CHUNK = 5_000
@@ -44,7 +61,7 @@ def member_ids_by_external_id(
     for chunk in chunks(external_ids):
         rows = session.execute(
             select(Member.external_id, Member.id).where(
-                Member.workspace_id == workspace_id, Member.external_id.in_(chunk)
+                Member.workspace_id == workspace_id, one_of(session, Member.external_id, chunk)
             )
         )
         found.update({external_id: id_ for external_id, id_ in rows})
@@ -70,7 +87,7 @@ def owners(session: Session, workspace_id: int, keys: Iterable[Key]) -> dict[Any
                     MemberIdentity.workspace_id == workspace_id,
                     MemberIdentity.kind == kind,
                     MemberIdentity.platform == platform,
-                    MemberIdentity.value.in_(chunk),
+                    one_of(session, MemberIdentity.value, chunk),
                 )
             )
             for value, member_id in rows:
@@ -94,7 +111,7 @@ def identities_of_members(
             select(MemberIdentity)
             .where(
                 MemberIdentity.workspace_id == workspace_id,
-                MemberIdentity.member_id.in_(chunk),
+                one_of(session, MemberIdentity.member_id, chunk),
             )
             .order_by(MemberIdentity.kind, MemberIdentity.platform, MemberIdentity.value)
         )
@@ -110,7 +127,7 @@ def emails_of_members(
             select(MemberIdentity.member_id, MemberIdentity.value).where(
                 MemberIdentity.workspace_id == workspace_id,
                 MemberIdentity.kind == EMAIL,
-                MemberIdentity.member_id.in_(chunk),
+                one_of(session, MemberIdentity.member_id, chunk),
             )
         )
         for member_id, value in rows:
@@ -121,7 +138,12 @@ def emails_of_members(
 def members_by_id(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
     found: dict[int, Member] = {}
     for chunk in chunks(member_ids):
-        found.update({m.id: m for m in session.scalars(select(Member).where(Member.id.in_(chunk)))})
+        found.update(
+            {
+                m.id: m
+                for m in session.scalars(select(Member).where(one_of(session, Member.id, chunk)))
+            }
+        )
     return found
 
 
@@ -138,7 +160,7 @@ def contacts_by_email(
             select(Contact.email_normalized, Contact.id).where(
                 Contact.workspace_id == workspace_id,
                 Contact.deleted_at.is_(None),
-                Contact.email_normalized.in_(chunk),
+                one_of(session, Contact.email_normalized, chunk),
             )
         )
         for email, contact_id in rows:
@@ -148,7 +170,7 @@ def contacts_by_email(
             .join(Contact, Contact.id == ContactEmail.contact_id)
             .where(
                 ContactEmail.workspace_id == workspace_id,
-                ContactEmail.email_normalized.in_(chunk),
+                one_of(session, ContactEmail.email_normalized, chunk),
                 Contact.deleted_at.is_(None),
             )
         ):
@@ -166,7 +188,7 @@ def leads_by_email(
             select(Lead.email_normalized, Lead.id, Lead.converted_contact_id).where(
                 Lead.workspace_id == workspace_id,
                 Lead.deleted_at.is_(None),
-                Lead.email_normalized.in_(chunk),
+                one_of(session, Lead.email_normalized, chunk),
             )
         )
         for email, lead_id, converted_contact_id in rows:
@@ -183,7 +205,7 @@ def accounts_by_domain(
             select(Account.domain, Account.id).where(
                 Account.workspace_id == workspace_id,
                 Account.deleted_at.is_(None),
-                Account.domain.in_(chunk),
+                one_of(session, Account.domain, chunk),
             )
         )
         for domain, account_id in rows:
@@ -199,7 +221,7 @@ def manual_links(
         for link in session.scalars(
             select(MemberLink).where(
                 MemberLink.workspace_id == workspace_id,
-                MemberLink.member_id.in_(chunk),
+                one_of(session, MemberLink.member_id, chunk),
                 MemberLink.method == LinkMethod.MANUAL,
             )
         ):
@@ -215,7 +237,8 @@ def blocked_targets(
     for chunk in chunks(member_ids):
         for block in session.scalars(
             select(MemberLinkBlock).where(
-                MemberLinkBlock.workspace_id == workspace_id, MemberLinkBlock.member_id.in_(chunk)
+                MemberLinkBlock.workspace_id == workspace_id,
+                one_of(session, MemberLinkBlock.member_id, chunk),
             )
         ):
             found[block.member_id].add(target_of(block))
@@ -239,7 +262,7 @@ def replace_automatic_links(
         session.execute(
             delete(MemberLink).where(
                 MemberLink.workspace_id == workspace_id,
-                MemberLink.member_id.in_(chunk),
+                one_of(session, MemberLink.member_id, chunk),
                 MemberLink.method != LinkMethod.MANUAL,
             )
         )
@@ -248,9 +271,14 @@ def replace_automatic_links(
 
 
 def set_staff(session: Session, member_ids: list[int], staff_ids: set[int]) -> None:
-    rows = [{"id": m, "is_staff": m in staff_ids} for m in member_ids]
-    if rows:
-        session.execute(update(Member), rows)
+    """Staff flags of these members: two set-based updates, touching only the ones that change."""
+    for flag, ids in ((True, staff_ids), (False, set(member_ids) - staff_ids)):
+        for chunk in chunks(ids):
+            session.execute(
+                update(Member)
+                .where(one_of(session, Member.id, chunk), Member.is_staff.is_not(flag))
+                .values(is_staff=flag)
+            )
 
 
 def delete_claimed_identities(
@@ -262,7 +290,7 @@ def delete_claimed_identities(
             delete(MemberIdentity).where(
                 MemberIdentity.workspace_id == workspace_id,
                 MemberIdentity.kind != IdentityKind.ALIAS,
-                MemberIdentity.claimed_by.in_(chunk),
+                one_of(session, MemberIdentity.claimed_by, chunk),
             )
         )
 
@@ -282,6 +310,71 @@ def delete_identities(session: Session, workspace_id: int, keys: Sequence[Key]) 
 def insert_members(session: Session, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), CHUNK):
         session.execute(insert(Member), rows[start : start + CHUNK])
+
+
+_new_emails = Table(
+    "member_new_email",
+    MetaData(),
+    Column("email", String),
+    Column("registrable_domain", String),
+    prefixes=["TEMPORARY"],
+)
+
+
+def insert_email_members(
+    session: Session, workspace_id: int, emails: Sequence[tuple[str, str]], *, now: datetime
+) -> dict[str, int]:
+    """New members keyed by these emails (with their registrable domains), each owning its email
+    and nothing else, in two set-based statements; answers their ids."""
+    connection = session.connection()
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {_new_emails.name}")
+    _new_emails.create(connection)
+    copy_rows(session, _new_emails, emails)
+    new = _new_emails.c
+    session.execute(
+        insert(Member).from_select(
+            ["workspace_id", "external_id", "is_staff", "properties", "created_at"],
+            select(
+                literal(workspace_id, BigInteger),
+                new.email,
+                false(),
+                literal({}, Member.__table__.c.properties.type),
+                literal(now, UTCDateTime()),
+            ),
+        )
+    )
+    created = (
+        select(Member.id, new.email, new.registrable_domain)
+        .join(Member, and_(Member.workspace_id == workspace_id, Member.external_id == new.email))
+        .subquery()
+    )
+    session.execute(
+        insert(MemberIdentity).from_select(
+            [
+                "workspace_id",
+                "member_id",
+                "kind",
+                "platform",
+                "value",
+                "raw_value",
+                "claimed_by",
+                "registrable_domain",
+            ],
+            select(
+                literal(workspace_id, BigInteger),
+                created.c.id,
+                literal(EMAIL),
+                literal(""),
+                created.c.email,
+                created.c.email,
+                created.c.email,
+                created.c.registrable_domain,
+            ),
+        )
+    )
+    ids = {email: id_ for id_, email, _ in session.execute(select(created))}
+    connection.exec_driver_sql(f"DROP TABLE {_new_emails.name}")
+    return ids
 
 
 def insert_identities(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -344,7 +437,7 @@ def members_with_emails_or_domains(
             session.scalars(
                 select(MemberIdentity.member_id).where(
                     MemberIdentity.workspace_id == workspace_id,
-                    MemberIdentity.registrable_domain.in_(chunk),
+                    one_of(session, MemberIdentity.registrable_domain, chunk),
                 )
             )
         )
@@ -365,7 +458,9 @@ def members_linked_to(
         (MemberLink.account_id, account_ids),
     ):
         for chunk in chunks(ids):
-            found.update(session.scalars(select(MemberLink.member_id).where(column.in_(chunk))))
+            found.update(
+                session.scalars(select(MemberLink.member_id).where(one_of(session, column, chunk)))
+            )
     return found
 
 
@@ -376,7 +471,9 @@ def emails_of_people(
     for chunk in chunks(ids):
         found.update(
             e
-            for e in session.scalars(select(model.email_normalized).where(model.id.in_(chunk)))
+            for e in session.scalars(
+                select(model.email_normalized).where(one_of(session, model.id, chunk))
+            )
             if e
         )
     return found
@@ -386,7 +483,11 @@ def domains_of_accounts(session: Session, ids: Iterable[int]) -> set[str]:
     found: set[str] = set()
     for chunk in chunks(ids):
         found.update(
-            d for d in session.scalars(select(Account.domain).where(Account.id.in_(chunk))) if d
+            d
+            for d in session.scalars(
+                select(Account.domain).where(one_of(session, Account.id, chunk))
+            )
+            if d
         )
     return found
 
@@ -505,7 +606,7 @@ def links_of_members(
                     MemberLink.confidence,
                 )
                 .join(MemberLink, column == model.id)
-                .where(MemberLink.member_id.in_(chunk))
+                .where(one_of(session, MemberLink.member_id, chunk))
                 .order_by(model.external_id)
             )
             for member_id, id_, ext, method, confidence in rows:

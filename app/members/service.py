@@ -246,17 +246,45 @@ def ensure_members_for_emails(
     """Member ids for these normalized emails, creating a member (keyed by the email) where none
     is (an erased person's email gets none); answers the ids and how many members were created."""
     known = repository.member_ids_by_email(session, workspace.id, emails)
-    missing = sorted(emails - known.keys())
-    if missing:
+    missing = emails - known.keys()
+    if not missing:
+        return known, 0
+    created = create_email_members(session, workspace=workspace, emails=missing, now=now)
+    return {**known, **created.member_ids}, created.created
+
+
+@dataclass(frozen=True)
+class Created:
+    member_ids: dict[str, int]  # email -> its member
+    created: int
+
+
+def create_email_members(
+    session: Session, *, workspace: Workspace, emails: Iterable[str], now: datetime
+) -> Created:
+    """A member for each of these normalized emails that no member has yet, keyed by the email,
+    written set-based and resolved; an erased person's email gets none.
+
+    An email that is already some member's id (its record no longer brings that email) joins
+    that member, as ``upsert_members`` does."""
+    wanted = set(emails) - privacy.suppressed(session, workspace, privacy.EMAIL, emails)
+    taken = repository.member_ids_by_external_id(session, workspace.id, wanted)
+    created = 0
+    if taken:
         result = upsert_members(
             session,
             workspace=workspace,
-            members=[MemberIn(external_id=email, emails=[email]) for email in missing],
+            members=[MemberIn(external_id=email, emails=[email]) for email in sorted(taken)],
             now=now,
         )
-        known.update(repository.member_ids_by_email(session, workspace.id, missing))
-        return {email: known[email] for email in emails if email in known}, result.created
-    return {email: known[email] for email in emails}, 0
+        created += result.created
+    new = sorted(wanted - taken.keys())
+    ids = repository.insert_email_members(
+        session, workspace.id, [(email, registrable_domain(email)) for email in new], now=now
+    )
+    resolve_members(session, workspace=workspace, member_ids=ids.values())
+    found = repository.member_ids_by_email(session, workspace.id, wanted)
+    return Created(member_ids=found, created=created + len(new))
 
 
 def ensure_platform_members(

@@ -242,3 +242,43 @@ def test_a_known_member_external_id_is_used_and_an_unknown_one_rejected(catalog:
         }
     ]
     assert upload(catalog, body, partial="true").json()["stored"] == 1
+
+
+def test_rows_are_read_a_few_at_a_time_with_every_line_number_right(catalog: Api) -> None:
+    """Rows are checked a chunk at a time (here 2 lines); a quoted value over several lines,
+    a blank line and Windows line ends keep every later line number right."""
+    catalog.client.app.state.settings.import_batch_rows = 2  # type: ignore[attr-defined]
+    body = (
+        "external_id,occurred_at,activity_type,member_email,note\r\n"
+        "t-1,2025-03-01T12:00:00Z,forum_answer,ada@example.com,\"one\r\ntwo\r\nthree\"\r\n"
+        "\r\n"
+        "t-2,later,forum_answer,bob@example.com,\r\n"
+        "t-3,2025-03-01T12:00:00Z,podcast,carol@example.com,\"a, b\"\r\n"
+        "t-4,1740830400,forum_answer,dan@example.com,plain\r\n"
+    )
+    response = upload(catalog, body, partial="true", mapping={"properties": ["note"]})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["rows_read"], result["stored"], result["rejected"]) == (4, 2, 2)
+    assert [(r["line"], r["field"]) for r in result["rejections"]] == [
+        (6, "occurred_at"),
+        (7, "activity_type"),
+    ]
+    assert stored_touches(catalog) == [
+        ("zoom", "t-1", "2025-03-01T12:00:00+00:00"),
+        ("zoom", "t-4", "2025-03-01T12:00:00+00:00"),
+    ]
+
+
+def test_a_quoted_value_left_open_names_the_line_it_starts_on(catalog: Api) -> None:
+    catalog.client.app.state.settings.import_batch_rows = 2  # type: ignore[attr-defined]
+    body = GOOD + 't-3,2025-03-01T12:00:00Z,forum_answer,"carol@example.com\nt-4,x,y,z\n'
+    response = upload(catalog, body)
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "line", 4, "body"],
+            "msg": "not CSV: unexpected end of data",
+            "type": "value_error",
+        }
+    ]
