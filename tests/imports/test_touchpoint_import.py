@@ -250,10 +250,10 @@ def test_rows_are_read_a_few_at_a_time_with_every_line_number_right(catalog: Api
     catalog.client.app.state.settings.import_batch_rows = 2  # type: ignore[attr-defined]
     body = (
         "external_id,occurred_at,activity_type,member_email,note\r\n"
-        "t-1,2025-03-01T12:00:00Z,forum_answer,ada@example.com,\"one\r\ntwo\r\nthree\"\r\n"
+        't-1,2025-03-01T12:00:00Z,forum_answer,ada@example.com,"one\r\ntwo\r\nthree"\r\n'
         "\r\n"
         "t-2,later,forum_answer,bob@example.com,\r\n"
-        "t-3,2025-03-01T12:00:00Z,podcast,carol@example.com,\"a, b\"\r\n"
+        't-3,2025-03-01T12:00:00Z,podcast,carol@example.com,"a, b"\r\n'
         "t-4,1740830400,forum_answer,dan@example.com,plain\r\n"
     )
     response = upload(catalog, body, partial="true", mapping={"properties": ["note"]})
