@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import cast
 
 import numpy as np
+import polars as pl
 
 from ._errors import ModelParameterError
 from ._journeys import Journeys, PreparedJourneys
@@ -257,8 +258,12 @@ def _weight_codes(
     else:
         cached = prepared.memo.get("custom_weights")
         if cached is None:
-            distinct, inverse = np.unique(prepared.weight, return_inverse=True)
-            cached = (distinct.tolist(), inverse.reshape(-1).astype(np.int64))
+            # np.unique's inverse sorts every pair (an argsort); the distinct weights are
+            # few, so they are found by hashing and each pair's index by a search among them.
+            found = pl.Series(prepared.weight).unique().to_numpy()
+            distinct = np.unique(found + 0.0)  # -0.0 and 0.0 are one weight
+            inverse = np.searchsorted(distinct, prepared.weight).astype(np.int64)
+            cached = (distinct.tolist(), inverse)
             prepared.memo["custom_weights"] = cached
         values, codes = cast("tuple[list[float], IntArray]", cached)
     integers = _integers({str(i): _ratio(w) for i, w in enumerate(values)})

@@ -167,12 +167,15 @@ def largest_remainder(journeys: Journeys, amount: IntArray, shares: Shares) -> I
         _settle_near_ties(key, journeys, shares.reach, leftover, pos_bits, scratch)
     elif int(shares.den.max()) > 1 << _REMAINDER_BITS:
         _settle_one_quantum(key, journeys, residue, shares.den, leftover, pos_bits)
-    pos_mask = (1 << pos_bits) - 1
-    win = np.flatnonzero(journeys.pos < np.take(leftover, seg))
+    # The winners of a journey are its first ``leftover`` slots.
+    start_of_win = np.repeat(starts, leftover)
+    win = np.arange(start_of_win.size, dtype=np.int64)
+    win -= np.repeat(np.cumsum(leftover) - leftover, leftover)
+    win += start_of_win
     element = key[win]
-    element &= pos_mask
-    element += win
-    element -= journeys.pos[win]
+    del win
+    element &= (1 << pos_bits) - 1
+    element += start_of_win
     cents[element] += 1
     return cents
 
