@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -38,6 +39,7 @@ def negotiate_locale(accept_language: str | None) -> str:
 class Formatter:
     currency: str
     locale: str
+    time_zone: str = "UTC"
 
     @property
     def language(self) -> str:
@@ -71,6 +73,55 @@ class Formatter:
         if value is None:
             return NONE
         return format_decimal(value, "#,##0.0", locale=self.locale) + "\N{MULTIPLICATION SIGN}"
+
+    def maybe_money(self, amount_minor: int | None) -> str:
+        return NONE if amount_minor is None else self.money(amount_minor)
+
+    def money_interval(self, low: int | None, high: int | None) -> str:
+        if low is None or high is None:
+            return NONE
+        return f"{self.money(low)} to {self.money(high)}"
+
+    def percent_interval(self, low: float | None, high: float | None) -> str:
+        if low is None or high is None:
+            return NONE
+        return f"{self.percent(low)} to {self.percent(high)}"
+
+    def points(self, difference: float | None) -> str:
+        """A difference of two rates in percentage points, signed (+4.2 pts)."""
+        if difference is None:
+            return NONE
+        value = format_decimal(difference * 100, "+#,##0.0;-#,##0.0", locale=self.locale)
+        return f"{value} pts"
+
+    def points_interval(self, low: float | None, high: float | None) -> str:
+        if low is None or high is None:
+            return NONE
+        return f"{self.points(low)} to {self.points(high)}"
+
+    def days(self, value: float | None, signed: bool = False) -> str:
+        if value is None:
+            return NONE
+        pattern = "+#,##0.0;-#,##0.0" if signed else "#,##0.0"
+        return format_decimal(value, pattern, locale=self.locale) + " d"
+
+    def days_interval(self, low: float | None, high: float | None, signed: bool = False) -> str:
+        if low is None or high is None:
+            return NONE
+        return f"{self.days(low, signed)} to {self.days(high, signed)}"
+
+    def p_value(self, value: float | None) -> str:
+        if value is None:
+            return "p " + NONE
+        if value < 0.001:
+            return "p < " + format_decimal(0.001, "0.###", locale=self.locale)
+        return "p = " + format_decimal(value, "0.###", locale=self.locale)
+
+    def instant(self, moment: datetime) -> str:
+        """A UTC instant in the workspace's time zone."""
+        return format_datetime(
+            moment, "medium", tzinfo=ZoneInfo(self.time_zone), locale=self.locale
+        )
 
     def change(self, current: int, previous: int | None) -> str:
         """The relative change against the previous period, signed; a dash when there is none."""

@@ -32,6 +32,10 @@ class SignInRequired(Exception):
     """No valid key in the cookie: the reader is sent to the sign-in page."""
 
 
+class AdminOnly(Exception):
+    """A page or form for admin keys, asked for with another key: 403."""
+
+
 @dataclass(frozen=True)
 class Viewer:
     principal: Principal

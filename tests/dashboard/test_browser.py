@@ -103,3 +103,41 @@ def test_where_it_comes_from_draws_every_chart(site: tuple[str, DemoWorkspace]) 
         for chart in ("by-category", "by-activity-type", "by-program", "models"):
             assert painted_pixels(page, f"canvas#{chart}") > 1000, chart
         screenshot(page, "sources")
+
+
+def test_every_other_page_renders_and_the_admin_page_is_for_admins(
+    site: tuple[str, DemoWorkspace],
+) -> None:
+    base, demo = site
+    with chromium_context(viewport={"width": 1280, "height": 900}) as browser:
+        page = browser.new_page()
+        sign_in(page, base, demo.admin_key)
+        page.get_by_role("link", name="Does it work").click()
+        page.wait_for_selector("canvas#net-retention[data-rendered=true]")
+        for chart in ("win-rates", "net-retention"):
+            assert painted_pixels(page, f"canvas#{chart}") > 1000, chart
+        screenshot(page, "impact")
+        page.get_by_role("link", name="One deal").click()
+        page.get_by_label("Opportunity name or CRM id").fill("a")
+        page.get_by_role("button", name="Find").click()
+        page.locator("ul.found a").first.click()
+        page.wait_for_selector("canvas[data-rendered=true]")
+        assert painted_pixels(page, "canvas[data-rendered=true]") > 500
+        screenshot(page, "deal")
+        page.get_by_role("link", name="Data quality").click()
+        page.wait_for_selector("#members")
+        screenshot(page, "quality")
+        page.get_by_role("link", name="Admin").click()
+        page.wait_for_selector("table[data-report=runs]")
+        screenshot(page, "admin")
+        sign_out_and_in(page, base, demo.read_key)
+        assert page.get_by_role("link", name="Admin").count() == 0
+        answer = page.goto(f"{base}/dashboard/admin")
+        assert answer is not None and answer.status == 403
+        screenshot(page, "admin-read-key")
+
+
+def sign_out_and_in(page: Any, base: str, key: str) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base}/dashboard/sign-in")
+    sign_in(page, base, key)

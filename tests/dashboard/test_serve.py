@@ -15,6 +15,8 @@ def test_serve_prints_the_dashboards_address_beside_the_apis(
     monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(cli_module.uvicorn, "run", lambda app, **options: None)
+    # the JSON log handler would outlive this test's captured output
+    monkeypatch.setattr(cli_module, "configure_logging", lambda level: None)
     result = invoke(
         "serve",
         COMMATTR_DATABASE_URL=database_url,
