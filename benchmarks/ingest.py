@@ -10,7 +10,9 @@ then the file is queued as the API queues a large upload (``app.imports.service.
 the database keeps it in 1 MiB chunks) and executed as ``commattr worker`` does
 (``app.imports.jobs.import_next``). Printed per backend: the time to queue the file, the time
 to import it, rows per second of the import, and the process's peak RSS before and after the
-import (the file is never held in memory: the second figure should not grow with ``--rows``).
+import (the file is never held in memory: the second figure should not grow with ``--rows``), the
+CPU seconds the import took in this process and, when the PostgreSQL server runs on this machine,
+in the server (on a busy machine these say more than the wall-clock time).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import csv
 import gzip
 import multiprocessing
+import os
 import random
 import resource
 import subprocess
@@ -30,7 +33,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
@@ -95,6 +98,25 @@ def fresh_database(backend: str, scratch: Path, server_url: str | None) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+def backend_cpu(engine: Engine) -> dict[int, float]:
+    """CPU seconds of each server process of the database, when the server runs on this machine
+    (as ``scripts/test-postgres`` does) and /proc shows it; else nothing."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    with engine.connect() as connection:
+        pids = connection.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).all()
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -131,9 +153,11 @@ def run_import(url: str, path: str, results: multiprocessing.Queue) -> None:  # 
         )
         service.queue_file(session, job=job, file=file)
     queued = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
+    server_before = backend_cpu(engine)
     import_next(factory, settings=settings, clock=lambda: datetime.now(UTC))
-    imported = time.perf_counter() - started
+    imported, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server = sum(s - server_before.get(pid, 0.0) for pid, s in backend_cpu(engine).items())
     with transaction(factory) as session:
         stored = session.scalar(select(func.count()).where(Touchpoint.workspace_id == workspace_id))
         result = service.describe(
@@ -151,6 +175,8 @@ def run_import(url: str, path: str, results: multiprocessing.Queue) -> None:  # 
             "error": result.error,
             "rss_before_mb": before,
             "rss_peak_mb": peak_rss_mb(),
+            "cpu_s": cpu,
+            "server_cpu_s": server,
         }
     )
 
@@ -176,7 +202,7 @@ def main() -> None:
             f"{args.rows:,} rows, {size_mb:.1f} MiB file, written in {time.perf_counter() - started:.1f} s"
         )
         print(
-            f"{'backend':<11} {'queue s':>8} {'import s':>9} {'rows/s':>9} {'stored':>10} {'dupes':>7} {'RSS before MB':>14} {'RSS peak MB':>12}"
+            f"{'backend':<11} {'queue s':>8} {'import s':>9} {'rows/s':>9} {'stored':>10} {'dupes':>7} {'RSS before MB':>14} {'RSS peak MB':>12} {'CPU s':>6} {'server CPU s':>13}"
         )
         with postgres_server(args.postgres_url if "postgresql" in backends else "unused") as server:
             for backend in backends:
@@ -193,7 +219,8 @@ def main() -> None:
                     f"{backend:<11} {outcome['queued_s']:>8.1f} {outcome['import_s']:>9.1f} "
                     f"{outcome['rows_read'] / outcome['import_s']:>9,.0f} {outcome['stored']:>10,} "
                     f"{outcome['duplicates']:>7,} {outcome['rss_before_mb']:>14.0f} "
-                    f"{outcome['rss_peak_mb']:>12.0f}"
+                    f"{outcome['rss_peak_mb']:>12.0f} {outcome['cpu_s']:>6.1f} "
+                    f"{outcome['server_cpu_s']:>13.1f}"
                 )
 
 

@@ -467,6 +467,7 @@ def members_linked_to(
 def emails_of_people(
     session: Session, model: type[Contact] | type[Lead], ids: Iterable[int]
 ) -> set[str]:
+    """Every email of these contacts (the primary one and the others the CRM holds) or leads."""
     found: set[str] = set()
     for chunk in chunks(ids):
         found.update(
@@ -476,6 +477,14 @@ def emails_of_people(
             )
             if e
         )
+        if model is Contact:
+            found.update(
+                session.scalars(
+                    select(ContactEmail.email_normalized).where(
+                        one_of(session, ContactEmail.contact_id, chunk)
+                    )
+                )
+            )
     return found
 
 

@@ -189,6 +189,28 @@ def _resolve_chunk(session: Session, workspace: Workspace, ids: list[int]) -> in
     return matched
 
 
+def resolve_new_members(session: Session, *, workspace: Workspace, ids: dict[str, int]) -> None:
+    """Resolve members just created, each with one email (``ids``: email -> member): only those
+    whose email or domain names a CRM record or a staff domain can get a link or the staff flag,
+    so only they go through ``resolve_members``; the others stay as created (no link, no staff)."""
+    crm = CrmIndex.of(session, workspace.id, set(ids))
+    staff_domains = frozenset(workspace.staff_domains)
+    candidates = [
+        member_id
+        for email, member_id in ids.items()
+        if email in crm.contacts
+        or email in crm.leads
+        or _names_an_account(email, crm)
+        or staff_email([email], staff_domains)
+    ]
+    resolve_members(session, workspace=workspace, member_ids=candidates)
+
+
+def _names_an_account(email: str, crm: CrmIndex) -> bool:
+    domain = email_domain(email)
+    return domain in crm.accounts or parent_domain(domain) in crm.accounts
+
+
 def resolve_for_crm_changes(
     session: Session,
     *,

@@ -27,6 +27,7 @@ from app.members.resolution import (
     Resolution,
     resolve_for_crm_changes,
     resolve_members,
+    resolve_new_members,
     staff_email,
 )
 from app.members.schemas import (
@@ -282,7 +283,7 @@ def create_email_members(
     ids = repository.insert_email_members(
         session, workspace.id, [(email, registrable_domain(email)) for email in new], now=now
     )
-    resolve_members(session, workspace=workspace, member_ids=ids.values())
+    resolve_new_members(session, workspace=workspace, ids=ids)
     found = repository.member_ids_by_email(session, workspace.id, wanted)
     return Created(member_ids=found, created=created + len(new))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app.imports.jobs import import_next
-from app.models import ImportJob
+from app.models import ImportChunk, ImportJob
 from tests.conftest import DEFAULT_NOW, Api, SettableClock
 from tests.imports.helpers import factory, member_count, reading, stored_touches, upload
 
@@ -120,3 +120,16 @@ def test_a_file_of_several_mebibytes_is_accepted_and_queued(catalog: Api) -> Non
         session.execute(
             update(ImportJob).where(ImportJob.id == response.json()["id"]).values(status="failed")
         )
+
+
+def test_a_finished_job_keeps_no_copy_of_its_file(catalog: Api) -> None:
+    done = upload(catalog, GOOD, wait="false").json()["id"]
+    failed = upload(catalog, GOOD + "t-99,soon,forum_answer,zed@example.com\n", wait="false")
+    _work(catalog)
+    with reading(catalog) as session:
+        kept = session.scalar(
+            select(func.count())
+            .select_from(ImportChunk)
+            .where(ImportChunk.import_id.in_([done, failed.json()["id"]]))
+        )
+    assert kept == 0

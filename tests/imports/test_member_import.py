@@ -60,3 +60,21 @@ def test_a_members_import_source_must_name_a_platform(api: Api) -> None:
     response = upload(api, "external_id\nm-1\n", path="/v1/members:import", source="Bevy Events")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "source"]
+
+
+def test_members_created_counts_only_new_people_when_rows_merge_into_stored_ones(
+    api: Api,
+) -> None:
+    api.post(
+        "/v1/members:batch",
+        json={"members": [{"external_id": "m-1", "emails": ["ada@example.com"]}]},
+    )
+    body = (
+        "external_id,email\n"
+        "m-2,ada@example.com\n"
+        "m-3,bob@example.com\n"
+        "m-4,BOB@example.com\n"
+        "m-5,carol@example.com\n"
+    )
+    result = upload(api, body, path="/v1/members:import", source="bevy").json()
+    assert result["members_created"] == 2

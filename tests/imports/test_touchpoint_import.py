@@ -282,3 +282,82 @@ def test_a_quoted_value_left_open_names_the_line_it_starts_on(catalog: Api) -> N
             "type": "value_error",
         }
     ]
+
+
+def test_members_a_file_creates_are_resolved_like_any_member(catalog: Api) -> None:
+    """Members are created for a file's new emails in bulk; each is linked to its contact, its
+    lead or its domain's account, and flagged staff, as ``members:batch`` would."""
+    assert catalog.patch("/v1/workspace", json={"staff_domains": ["ourco.com"]}).status_code == 200
+    crm = {
+        "accounts": [
+            {"external_id": "001-A", "name": "Acme", "domain": "acme.com"},
+            {"external_id": "001-G", "name": "Globex", "domain": "globex.com"},
+        ],
+        "contacts": [
+            {
+                "external_id": "003-ADA",
+                "account": "001-A",
+                "email": "ada@acme.com",
+                "created_at": "2025-01-10T15:00:00Z",
+            }
+        ],
+        "leads": [
+            {
+                "external_id": "00Q-BO",
+                "email": "bo@lead.example",
+                "created_at": "2025-01-10T15:00:00Z",
+            }
+        ],
+    }
+    assert catalog.post("/v1/crm/import", json=crm).status_code == 200
+    body = "external_id,occurred_at,activity_type,member_email\n" + "".join(
+        f"t-{n},2025-03-01T12:00:00Z,forum_answer,{email}\n"
+        for n, email in enumerate(
+            [
+                "ADA@acme.com",
+                "bo@lead.example",
+                "jo@eu.globex.com",
+                "me@ourco.com",
+                "x@other.example",
+            ]
+        )
+    )
+    assert upload(catalog, body).json()["members_created"] == 5
+    links = {
+        email: [(link["target"], link["external_id"], link["method"]) for link in member["links"]]
+        for email in (
+            "ada@acme.com",
+            "bo@lead.example",
+            "jo@eu.globex.com",
+            "me@ourco.com",
+            "x@other.example",
+        )
+        for member in [catalog.get(f"/v1/members/{email}").json()]
+    }
+    assert links == {
+        "ada@acme.com": [("contact", "003-ADA", "email")],
+        "bo@lead.example": [("lead", "00Q-BO", "email")],
+        "jo@eu.globex.com": [("account", "001-G", "parent_domain")],
+        "me@ourco.com": [],
+        "x@other.example": [],
+    }
+    staff = catalog.get("/v1/members/me@ourco.com").json()
+    assert (staff["is_staff"], staff["staff_reason"]) == (
+        True,
+        "me@ourco.com is on the staff domain ourco.com",
+    )
+    assert catalog.get("/v1/members/x@other.example").json()["is_staff"] is False
+
+
+def test_members_created_by_a_touch_import_counts_only_new_emails(catalog: Api) -> None:
+    catalog.post(
+        "/v1/members:batch",
+        json={"members": [{"external_id": "m-1", "emails": ["ada@example.com"]}]},
+    )
+    body = (
+        "external_id,occurred_at,activity_type,member_email\n"
+        "t-1,2025-03-01T12:00:00Z,forum_answer,ADA@example.com\n"
+        "t-2,2025-03-01T12:00:00Z,forum_answer,bob@example.com\n"
+        "t-3,2025-03-01T12:00:00Z,forum_answer,bob@example.com\n"
+    )
+    assert upload(catalog, body).json()["members_created"] == 1

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from app.models import Contact, ContactEmail
 from tests.conftest import Api
+from tests.imports.helpers import reading
 
 CREATED = "2025-01-10T15:00:00Z"
 
@@ -111,3 +115,28 @@ def test_a_staff_member_shows_why(api: Api) -> None:
         True,
         "dana@eu.acme-corp.com is on the staff domain acme-corp.com",
     )
+
+
+def test_a_changed_contact_reresolves_the_members_of_its_other_emails(api: Api) -> None:
+    """A contact's other emails (HubSpot ``hs_additional_emails``, kept in ``contact_email``)
+    name members as its primary email does when the contact changes."""
+    _members(api, {"external_id": "m-alt", "emails": ["ada.alt@acme.com"]})
+    contact = {"external_id": "003-ADA", "email": "ada@acme.com", "created_at": CREATED}
+    _crm(api, contacts=[contact])
+    assert _links(api, "m-alt") == []
+    with reading(api) as session:
+        contact_id = session.scalars(
+            select(Contact.id).where(
+                Contact.workspace_id == api.workspace_id, Contact.external_id == "003-ADA"
+            )
+        ).one()
+        session.add(
+            ContactEmail(
+                workspace_id=api.workspace_id,
+                contact_id=contact_id,
+                email="Ada.Alt@acme.com",
+                email_normalized="ada.alt@acme.com",
+            )
+        )
+    _crm(api, contacts=[{**contact, "name": "Ada Lovelace"}])
+    assert _links(api, "m-alt") == [("contact", "003-ADA", "email", 1.0)]
