@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
+
+
+class Tally(Protocol):
+    @property
+    def created(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
+    @property
+    def unchanged(self) -> int: ...
 
 
 @dataclass
@@ -38,6 +49,13 @@ class StreamCounts:
             return True
         self.unchanged += 1
         return False
+
+    def add(self, tally: Tally) -> None:
+        """Add what the database counted while merging a page (see ``classify``)."""
+        self.created += tally.created
+        self.updated += tally.updated
+        self.deleted += tally.deleted
+        self.unchanged += tally.unchanged
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

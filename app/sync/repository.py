@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 from app.models import (
     Account,
@@ -23,10 +43,11 @@ from app.models import (
     SyncJob,
     Touchpoint,
 )
-from app.models.base import Base
+from app.models.base import Base, UTCDateTime
 from app.upsert import upsert
 
 CHUNK = 1_000
+KEY = ("workspace_id", "source", "external_id")
 
 
 def table_of(model: type[Base]) -> Table:
@@ -349,20 +370,23 @@ def soft_delete_vanished_links(
     live: Iterable[str],
     now: datetime,
 ) -> int:
-    """Soft-delete the stored live links of these parents that the CRM no longer lists."""
+    """Soft-delete the stored live links of these parents that the CRM no longer lists
+    (compared in the database); answers how many."""
+    _stage_live(session, live)
     table = table_of(model)
-    stored: list[int] = []
-    kept = set(live)
+    gone = 0
     for start in range(0, len(parent_ids), CHUNK):
-        rows = session.execute(
-            select(table.c.id, table.c.external_id).where(
+        result = session.execute(
+            update(table)
+            .where(
                 table.c[parent_column].in_(parent_ids[start : start + CHUNK]),
                 table.c.deleted_at.is_(None),
+                _unlisted(table),
             )
+            .values(deleted_at=now, synced_at=now)
         )
-        stored.extend(id_ for id_, external_id in rows if external_id not in kept)
-    _soft_delete_ids(session, table, stored, now)
-    return len(stored)
+        gone += int(result.rowcount)  # type: ignore[attr-defined]
+    return gone
 
 
 def soft_delete_orphan_links(
@@ -477,4 +501,234 @@ def contact_ids_by_email(
             .order_by(Contact.id.desc())
         )
         found.update({str(email): id_ for email, id_ in rows})
+    return found
+
+
+# -- staged writes: a page goes to a temporary table; the database compares and upserts ---------
+
+_staging = MetaData()
+LIVE_IDS = Table(
+    "sync_live_ids",
+    _staging,
+    Column("external_id", String, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+ANALYZE_STAGE_AT = 1_000  # staged rows from which PostgreSQL is given the stage's statistics
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What a staged merge found: ``written`` are the ids of the rows inserted or updated."""
+
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    written: tuple[int, ...]
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _stage_of(model: type[Base], names: Sequence[str]) -> Table:
+    """A temporary table with these columns of the model's table, without constraints."""
+    table = table_of(model)
+    name = f"sync_stage_{table.name}_{len(names)}"
+    stage = _staging.tables.get(name)
+    if stage is None:
+        columns = (Column(n, table.c[n].type) for n in names)
+        stage = Table(name, _staging, *columns, prefixes=["TEMPORARY"])
+    if [c.name for c in stage.columns] != list(names):
+        raise ValueError(f"rows of {table.name} changed shape: {names}")
+    return stage
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    # the text SQLAlchemy's SQLite DateTime stores (naive UTC), so compared and copied unchanged
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _iso_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _converter(column: Column[Any], postgres: bool) -> Callable[[Any], Any] | None:
+    """How a Python value of this column is written by the driver itself, as SQLAlchemy would."""
+    if isinstance(column.type, JSON):
+        return _json
+    if postgres:
+        return None
+    if isinstance(column.type, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(column.type, Date):
+        return _iso_date
+    return None
+
+
+def _fill(session: Session, stage: Table, rows: Iterable[Sequence[Any]]) -> int:
+    """Empty the (temporary) stage, then copy the rows (tuples in its column order) into it:
+    PostgreSQL COPY, SQLite executemany; the driver's own adaptation, no per-row SQLAlchemy."""
+    connection = session.connection()
+    connection.execute(CreateTable(stage, if_not_exists=True))
+    connection.execute(delete(stage))
+    postgres = _is_postgres(session)
+    converters = [_converter(column, postgres) for column in stage.columns]
+    values = [
+        tuple(v if f is None else f(v) for f, v in zip(converters, row, strict=True))
+        for row in rows
+    ]
+    names = ", ".join(column.name for column in stage.columns)
+    if postgres:
+        raw = connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {stage.name} ({names}) FROM STDIN") as copy,
+        ):
+            for value in values:
+                copy.write_row(value)
+        if len(values) >= ANALYZE_STAGE_AT:
+            connection.exec_driver_sql(f"ANALYZE {stage.name}")
+    elif values:
+        marks = ", ".join("?" for _ in stage.columns)
+        connection.exec_driver_sql(f"INSERT INTO {stage.name} ({names}) VALUES ({marks})", values)
+    return len(values)
+
+
+def merge_rows(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *, compared: Sequence[str]
+) -> Merged:
+    """Upsert ``rows`` (one per external id; every row with the same keys) by (workspace,
+    source, external_id), comparing in the database: only new, deleted, undeleted and changed
+    rows (a ``compared`` column differs) are written; a row deleted again keeps its first
+    deletion time."""
+    if not rows:
+        return Merged(0, 0, 0, 0, ())
+    names = list(rows[0])
+    stage = _stage_of(model, names)
+    _fill(session, stage, ([row[n] for n in names] for row in rows))
+    table = table_of(model)
+    s, t = stage.c, table.c
+    joined = stage.outerjoin(table, and_(*(t[k] == s[k] for k in KEY)))
+    changed = or_(*(s[c].is_distinct_from(t[c]) for c in compared))
+    both_deleted = and_(t.deleted_at.is_not(None), s.deleted_at.is_not(None))
+    both_same = and_(t.deleted_at.is_(None), s.deleted_at.is_(None), ~changed)
+    kept = and_(t.id.is_not(None), or_(both_deleted, both_same))
+    created, updated, deleted = session.execute(
+        select(
+            func.count().filter(and_(t.id.is_(None), s.deleted_at.is_(None))),
+            func.count().filter(
+                and_(
+                    t.id.is_not(None),
+                    s.deleted_at.is_(None),
+                    or_(t.deleted_at.is_not(None), changed),
+                )
+            ),
+            func.count().filter(
+                and_(t.id.is_not(None), t.deleted_at.is_(None), s.deleted_at.is_not(None))
+            ),
+        ).select_from(joined)
+    ).one()
+    insert_into = postgresql.insert if _is_postgres(session) else sqlite.insert
+    statement = insert_into(table).from_select(
+        names, select(*(s[n] for n in names)).select_from(joined).where(~kept)
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={n: statement.excluded[n] for n in names if n not in KEY},
+    )
+    written = tuple(session.scalars(statement.returning(t.id)))
+    unchanged = len(rows) - created - updated - deleted
+    return Merged(created, updated, deleted, unchanged, written)
+
+
+def _stage_live(session: Session, live: Iterable[str]) -> None:
+    _fill(session, LIVE_IDS, ((external_id,) for external_id in set(live)))
+
+
+def _unlisted(table: Table) -> Any:
+    return ~exists().where(LIVE_IDS.c.external_id == table.c.external_id)
+
+
+def soft_delete_unlisted(
+    session: Session,
+    model: type[Base],
+    *,
+    workspace_id: int,
+    source: str,
+    live: Iterable[str],
+    now: datetime,
+) -> int:
+    """Soft-delete the stored live rows of the source whose external id ``live`` leaves out
+    (compared in the database); answers how many."""
+    _stage_live(session, live)
+    table = table_of(model)
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.workspace_id == workspace_id,
+            table.c.source == source,
+            table.c.deleted_at.is_(None),
+            _unlisted(table),
+        )
+        .values(deleted_at=now, synced_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_unlisted_touchpoints(
+    session: Session, *, workspace_id: int, source: str, live: Iterable[str]
+) -> int:
+    """Delete the source's touchpoints whose external id ``live`` leaves out; answers how many."""
+    _stage_live(session, live)
+    table = table_of(Touchpoint)
+    result = session.execute(
+        delete(table).where(
+            table.c.workspace_id == workspace_id, table.c.source == source, _unlisted(table)
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def has_live(session: Session, model: type[Base], *, workspace_id: int, source: str) -> bool:
+    """Whether the source holds any live row of the model (touchpoints have no soft delete)."""
+    table = table_of(model)
+    conditions = [table.c.workspace_id == workspace_id, table.c.source == source]
+    if "deleted_at" in table.c:
+        conditions.append(table.c.deleted_at.is_(None))
+    return session.scalar(select(table.c.id).where(*conditions).limit(1)) is not None
+
+
+def cursors_of(session: Session, connection_id: int) -> dict[str, SyncCursor]:
+    return {
+        cursor.stream: cursor
+        for cursor in session.scalars(
+            select(SyncCursor).where(SyncCursor.connection_id == connection_id)
+        )
+    }
+
+
+def stored_additional_emails(
+    session: Session, *, workspace_id: int, source: str, external_ids: Sequence[str]
+) -> dict[str, set[str]]:
+    """external id -> the additional emails stored, for those of these contacts with any."""
+    found: dict[str, set[str]] = {}
+    for start in range(0, len(external_ids), CHUNK):
+        rows = session.execute(
+            select(Contact.external_id, ContactEmail.email_normalized)
+            .join(ContactEmail, ContactEmail.contact_id == Contact.id)
+            .where(
+                Contact.workspace_id == workspace_id,
+                Contact.source == source,
+                Contact.external_id.in_(external_ids[start : start + CHUNK]),
+            )
+        )
+        for external_id, email in rows:
+            found.setdefault(external_id, set()).add(email)
     return found

@@ -98,6 +98,8 @@ class SyncContext:
     unanalyzed: dict[str, int] = field(default_factory=dict)
     analyzed: dict[str, int] = field(default_factory=dict)
     until: datetime | None = None  # reads stop here: the CRM's clock at the start, less a margin
+    # the stored cursors by stream, read once: only this run (holding the lease) writes them
+    cursors: dict[str, Cursor] | None = None
 
     @property
     def source(self) -> str:
@@ -233,6 +235,7 @@ def _sync_stream(context: SyncContext, kind: RecordKind) -> None:
     with transaction(context.factory) as session:
         since = _since(context, session, kind)
     _check_budget(context)
+    fresh = kind in JUNCTIONS and _nothing_stored(context, kind)
     for number, page in enumerate(stream.pages(since, until=_until(context)), start=1):
         if number % BUDGET_CHECK_EVERY == 0:
             _check_budget(context)
@@ -242,10 +245,34 @@ def _sync_stream(context: SyncContext, kind: RecordKind) -> None:
                 _advance_cursor(session, context, kind, page.cursor)
             _save_progress(session, context)
     if kind in JUNCTIONS and _reconcile_due(context, kind):
-        _reconcile(context, kind, stream, counts)
+        if fresh:
+            _mark_reconciled(context, kind)
+        else:
+            _reconcile(context, kind, stream, counts)
     if kind in MERGEABLE:
         with transaction(context.factory) as session:
             _move_merged_links(session, context, kind)
+
+
+def _nothing_stored(context: SyncContext, kind: RecordKind) -> bool:
+    """True when the connection holds no live row of this kind yet: after the read, every
+    stored row is one the CRM just listed, so the full id comparison has nothing to find."""
+    model = Touchpoint if kind is RecordKind.CAMPAIGN_TOUCH else SPECS[kind].model
+    with transaction(context.factory) as session:
+        return not repository.has_live(
+            session, model, workspace_id=context.workspace_id, source=context.source
+        )
+
+
+def _mark_reconciled(context: SyncContext, kind: RecordKind) -> None:
+    with transaction(context.factory) as session:
+        repository.mark_reconciled(
+            session,
+            workspace_id=context.workspace_id,
+            connection_id=context.connection_id,
+            stream=kind.value,
+            now=context.started_at,
+        )
 
 
 def _sync_links(context: SyncContext, stream: LinkStream, counts: StreamCounts) -> None:
@@ -335,17 +362,23 @@ def _refresh_statistics(
     context.unanalyzed[name] = 0
 
 
+def _stored_cursors(session: Session, context: SyncContext) -> dict[str, Cursor]:
+    if context.cursors is None:
+        context.cursors = {
+            stream: Cursor(stored.cursor_at, stored.cursor_id or "")
+            for stream, stored in repository.cursors_of(session, context.connection_id).items()
+            if stored.cursor_at is not None
+        }
+    return context.cursors
+
+
 def _advance_cursor(
     session: Session, context: SyncContext, kind: RecordKind, cursor: Cursor
 ) -> None:
     """Only forward, and never past the read's end (records changed later are read next time)."""
     new = min(cursor, Cursor(_until(context), ""))
-    stored = repository.load_cursor(session, context.connection_id, kind.value)
-    if (
-        stored is not None
-        and stored.cursor_at is not None
-        and Cursor(stored.cursor_at, stored.cursor_id or "") >= new
-    ):
+    stored = _stored_cursors(session, context)
+    if kind.value in stored and stored[kind.value] >= new:
         return
     repository.save_cursor(
         session,
@@ -356,17 +389,18 @@ def _advance_cursor(
         cursor_id=new.external_id,
         now=context.started_at,
     )
+    stored[kind.value] = new  # a page whose transaction fails ends the run: no stale cache
 
 
 def _save_progress(session: Session, context: SyncContext) -> None:
     run = session.get_one(SyncRun, context.run_id)
     run.counts = {kind: counts.as_dict() for kind, counts in context.counts.items()}
-    cursors = {}
-    for kind in STREAM_ORDER:
-        stored = repository.load_cursor(session, context.connection_id, kind.value)
-        if stored is not None and stored.cursor_at is not None:
-            cursors[kind.value] = {"at": stored.cursor_at.isoformat(), "id": stored.cursor_id}
-    run.cursors = cursors
+    cursors = _stored_cursors(session, context)
+    run.cursors = {
+        kind.value: {"at": cursor.modified_at.isoformat(), "id": cursor.external_id}
+        for kind in STREAM_ORDER
+        if (cursor := cursors.get(kind.value)) is not None
+    }
 
 
 def _latest(records: Iterable[Record]) -> list[Record]:
@@ -388,13 +422,6 @@ def _apply_page(
         return
     spec = SPECS[kind]
     refs = {name: _references(session, context, records, name) for name in spec.references}
-    existing = repository.stored_rows(
-        session,
-        spec.model,
-        workspace_id=context.workspace_id,
-        source=context.source,
-        external_ids=[r.external_id for r in records],
-    )
     erased = privacy.erased_emails(
         session, context.workspace_id, (getattr(r, "email", None) for r in records)
     )
@@ -404,31 +431,31 @@ def _apply_page(
         if content is None or content.get("email_normalized") in erased:
             counts.skipped += 1
             continue
-        row = stored_row(
-            record,
-            content,
-            workspace_id=context.workspace_id,
-            source=context.source,
-            now=context.started_at,
+        rows.append(
+            stored_row(
+                record,
+                content,
+                workspace_id=context.workspace_id,
+                source=context.source,
+                now=context.started_at,
+            )
         )
-        old = existing.get(record.external_id)
-        if row["deleted_at"] is not None and old is not None and old["deleted_at"] is not None:
-            row["deleted_at"] = old["deleted_at"]
-        if counts.classify(old, row, (*content, "properties", "merged_into")):
-            rows.append(row)
-    repository.write_rows(session, spec.model, rows)
-    _refresh_statistics(session, context, spec.model, len(rows))
+    merged = repository.merge_rows(session, spec.model, rows, compared=_compared(rows))
+    counts.add(merged)
+    _refresh_statistics(session, context, spec.model, len(merged.written))
     if kind is RecordKind.CONTACT:
         context.changed_people["contact"].update(_apply_contact_emails(session, context, records))
     if kind.value in context.changed_people:
-        ids = repository.ids_for(
-            session,
-            spec.model,
-            workspace_id=context.workspace_id,
-            source=context.source,
-            external_ids=[r["external_id"] for r in rows],
-        )
-        context.changed_people[kind.value].update(ids.values())
+        context.changed_people[kind.value].update(merged.written)
+
+
+_NOT_COMPARED = {"workspace_id", "source", "external_id", "synced_at", "deleted_at"}
+
+
+def _compared(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The columns whose change makes a stored record updated: its content, properties and
+    merge pointer (not when it was synced; deletion is compared on its own)."""
+    return tuple(name for name in rows[0] if name not in _NOT_COMPARED) if rows else ()
 
 
 def _apply_contact_emails(
@@ -437,32 +464,33 @@ def _apply_contact_emails(
     """Store each contact's additional emails (none for a deleted contact); answer the ids of
     the contacts whose additional emails changed."""
     contacts = {r.external_id: r for r in records if isinstance(r, ContactRecord)}
+    stored = repository.stored_additional_emails(
+        session,
+        workspace_id=context.workspace_id,
+        source=context.source,
+        external_ids=sorted(contacts),
+    )
+    emails = {external_id: _additional_emails(r) for external_id, r in contacts.items()}
+    changed = [e for e, found in emails.items() if set(found) != stored.get(e, set())]
     ids = repository.ids_for(
         session,
         Contact,
         workspace_id=context.workspace_id,
         source=context.source,
-        external_ids=contacts,
+        external_ids=changed,
     )
-    stored = repository.contact_emails(session, sorted(ids.values()))
-    changed: list[int] = []
-    rows: list[dict[str, Any]] = []
-    for external_id, contact_id in ids.items():
-        emails = _additional_emails(contacts[external_id])
-        if set(emails) == stored.get(contact_id, set()):
-            continue
-        changed.append(contact_id)
-        rows += [
-            {
-                "workspace_id": context.workspace_id,
-                "contact_id": contact_id,
-                "email": raw,
-                "email_normalized": normalized,
-            }
-            for normalized, raw in emails.items()
-        ]
-    repository.replace_contact_emails(session, sorted(changed), rows)
-    return set(changed)
+    rows = [
+        {
+            "workspace_id": context.workspace_id,
+            "contact_id": contact_id,
+            "email": raw,
+            "email_normalized": normalized,
+        }
+        for external_id, contact_id in ids.items()
+        for normalized, raw in emails[external_id].items()
+    ]
+    repository.replace_contact_emails(session, sorted(ids.values()), rows)
+    return set(ids.values())
 
 
 def _additional_emails(record: ContactRecord) -> dict[str, str]:
@@ -631,38 +659,21 @@ def _reconcile(
 ) -> None:
     """Junction rows can vanish in the CRM without a trace: drop the ones the CRM no longer has."""
     live = set(stream.all_ids())
+    _mark_reconciled(context, kind)
     with transaction(context.factory) as session:
-        repository.mark_reconciled(
-            session,
-            workspace_id=context.workspace_id,
-            connection_id=context.connection_id,
-            stream=kind.value,
-            now=context.started_at,
-        )
         if kind is RecordKind.CAMPAIGN_TOUCH:
-            stored = repository.touchpoint_keys(session, context.workspace_id, context.source)
-            vanished = sorted(stored - live)
-            repository.delete_touchpoints(
-                session,
-                workspace_id=context.workspace_id,
-                source=context.source,
-                external_ids=vanished,
+            counts.deleted += repository.delete_unlisted_touchpoints(
+                session, workspace_id=context.workspace_id, source=context.source, live=live
             )
         else:
-            model = SPECS[kind].model
-            stored = repository.live_external_ids(
-                session, model, workspace_id=context.workspace_id, source=context.source
-            )
-            vanished = sorted(stored - live)
-            repository.soft_delete(
+            counts.deleted += repository.soft_delete_unlisted(
                 session,
-                model,
+                SPECS[kind].model,
                 workspace_id=context.workspace_id,
                 source=context.source,
-                external_ids=vanished,
+                live=live,
                 now=context.started_at,
             )
-        counts.deleted += len(vanished)
 
 
 def _move_merged_links(session: Session, context: SyncContext, kind: RecordKind) -> None:
