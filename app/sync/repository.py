@@ -278,7 +278,15 @@ def members_linked_to(
     return found
 
 
-def survivors_of(
+def _survivor_of(table: Table, survivor: Any) -> Any:
+    return (
+        (survivor.c.workspace_id == table.c.workspace_id)
+        & (survivor.c.source == table.c.source)
+        & (survivor.c.external_id == table.c.merged_into)
+    )
+
+
+def resolve_ids(
     session: Session,
     model: type[Base],
     *,
@@ -286,24 +294,19 @@ def survivors_of(
     source: str,
     external_ids: Iterable[str],
 ) -> dict[str, int]:
-    """external_id of each merged-away record among these -> the id of the record it merged into."""
+    """external_id -> id of these records, or of the record a merged-away one merged into (so
+    that a stale reference never undoes a merge): one query a chunk."""
     table = table_of(model)
     survivor = table.alias("survivor")
     wanted = sorted(set(external_ids))
     found: dict[str, int] = {}
     for start in range(0, len(wanted), CHUNK):
         rows = session.execute(
-            select(table.c.external_id, survivor.c.id)
-            .join(
-                survivor,
-                (survivor.c.workspace_id == table.c.workspace_id)
-                & (survivor.c.source == table.c.source)
-                & (survivor.c.external_id == table.c.merged_into),
-            )
+            select(table.c.external_id, func.coalesce(survivor.c.id, table.c.id))
+            .outerjoin(survivor, _survivor_of(table, survivor))
             .where(
                 table.c.workspace_id == workspace_id,
                 table.c.source == source,
-                table.c.merged_into.is_not(None),
                 table.c.external_id.in_(wanted[start : start + CHUNK]),
             )
         )
@@ -548,7 +551,9 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     # the text SQLAlchemy's SQLite DateTime stores (naive UTC), so compared and copied unchanged
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _iso_date(value: date | None) -> str | None:
@@ -556,7 +561,9 @@ def _iso_date(value: date | None) -> str | None:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    if value is None:
+        return None
+    return "{}" if value == {} else json.dumps(value)
 
 
 def _converter(column: Column[Any], postgres: bool) -> Callable[[Any], Any] | None:
@@ -610,42 +617,62 @@ def merge_rows(
     deletion time."""
     if not rows:
         return Merged(0, 0, 0, 0, ())
-    names = list(rows[0])
+    names = tuple(rows[0])
     stage = _stage_of(model, names)
     _fill(session, stage, ([row[n] for n in names] for row in rows))
+    count_sql, write_sql = _merge_sql(session, model, names, tuple(compared))
+    connection = session.connection()
+    created, updated, deleted = connection.exec_driver_sql(count_sql).one()
+    written = tuple(connection.exec_driver_sql(write_sql).scalars())
+    unchanged = len(rows) - created - updated - deleted
+    return Merged(created, updated, deleted, unchanged, written)
+
+
+_MERGE_SQL: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}
+
+
+def _merge_sql(
+    session: Session, model: type[Base], names: tuple[str, ...], compared: tuple[str, ...]
+) -> tuple[str, str]:
+    """The two statements of a merge (count, then write), compiled once per dialect and shape:
+    they bind no parameter, so the SQL text is all there is."""
+    dialect = session.get_bind().dialect
+    key = (dialect.name, table_of(model).name, names, compared)
+    if key not in _MERGE_SQL:
+        count, write = _merge_statements(session, model, names, compared)
+        _MERGE_SQL[key] = (str(count.compile(dialect=dialect)), str(write.compile(dialect=dialect)))
+    return _MERGE_SQL[key]
+
+
+def _merge_statements(
+    session: Session, model: type[Base], names: tuple[str, ...], compared: tuple[str, ...]
+) -> tuple[Any, Any]:
     table = table_of(model)
+    stage = _stage_of(model, names)
     s, t = stage.c, table.c
     joined = stage.outerjoin(table, and_(*(t[k] == s[k] for k in KEY)))
     changed = or_(*(s[c].is_distinct_from(t[c]) for c in compared))
     both_deleted = and_(t.deleted_at.is_not(None), s.deleted_at.is_not(None))
     both_same = and_(t.deleted_at.is_(None), s.deleted_at.is_(None), ~changed)
     kept = and_(t.id.is_not(None), or_(both_deleted, both_same))
-    created, updated, deleted = session.execute(
-        select(
-            func.count().filter(and_(t.id.is_(None), s.deleted_at.is_(None))),
-            func.count().filter(
-                and_(
-                    t.id.is_not(None),
-                    s.deleted_at.is_(None),
-                    or_(t.deleted_at.is_not(None), changed),
-                )
-            ),
-            func.count().filter(
-                and_(t.id.is_not(None), t.deleted_at.is_(None), s.deleted_at.is_not(None))
-            ),
-        ).select_from(joined)
-    ).one()
+    count = select(
+        func.count().filter(and_(t.id.is_(None), s.deleted_at.is_(None))),
+        func.count().filter(
+            and_(t.id.is_not(None), s.deleted_at.is_(None), or_(t.deleted_at.is_not(None), changed))
+        ),
+        func.count().filter(
+            and_(t.id.is_not(None), t.deleted_at.is_(None), s.deleted_at.is_not(None))
+        ),
+    ).select_from(joined)
     insert_into = postgresql.insert if _is_postgres(session) else sqlite.insert
-    statement = insert_into(table).from_select(
+    write = insert_into(table).from_select(
         names, select(*(s[n] for n in names)).select_from(joined).where(~kept)
     )
-    statement = statement.on_conflict_do_update(
+    write = write.on_conflict_do_update(
         index_elements=list(KEY),
-        set_={n: statement.excluded[n] for n in names if n not in KEY},
+        set_={n: write.excluded[n] for n in names if n not in KEY},
     )
-    written = tuple(session.scalars(statement.returning(t.id)))
-    unchanged = len(rows) - created - updated - deleted
-    return Merged(created, updated, deleted, unchanged, written)
+    return count, write.returning(t.id)
 
 
 def _stage_live(session: Session, live: Iterable[str]) -> None:

@@ -535,25 +535,14 @@ def _references(
     """Ids of the records these refer to; a reference to a merged-away record leads to its
     survivor, so re-reading a stale reference never undoes a merge."""
     model = REFERENCE_MODELS[name]
-    external_ids = _referenced(records, name)
-    found = repository.ids_for(
+    resolve = repository.resolve_ids if name in MERGEABLE.values() else repository.ids_for
+    return resolve(
         session,
         model,
         workspace_id=context.workspace_id,
         source=context.source,
-        external_ids=external_ids,
+        external_ids=_referenced(records, name),
     )
-    if name in MERGEABLE.values():
-        found.update(
-            repository.survivors_of(
-                session,
-                model,
-                workspace_id=context.workspace_id,
-                source=context.source,
-                external_ids=external_ids,
-            )
-        )
-    return found
 
 
 def _activity_type_id(
