@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Column,
     Date,
@@ -16,6 +17,8 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    any_,
+    bindparam,
     delete,
     exists,
     func,
@@ -28,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import (
     Account,
@@ -36,9 +40,11 @@ from app.models import (
     ContactEmail,
     CrmConnection,
     Lead,
+    MemberIdentity,
     MemberLink,
     Opportunity,
     OpportunityContact,
+    Suppression,
     SyncCursor,
     SyncJob,
     Touchpoint,
@@ -52,6 +58,19 @@ KEY = ("workspace_id", "source", "external_id")
 
 def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
+
+
+def within(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values`` bound as one parameter (a PostgreSQL array, a SQLite JSON array read
+    by json_each), so thousands of values cost one statement, neither parsed nor expanded anew."""
+    listed = list(values)
+    if _is_postgres(session):
+        return cast(
+            ColumnElement[bool],
+            column == any_(bindparam(None, listed, type_=ARRAY(column.type))),
+        )
+    each = func.json_each(bindparam(None, json.dumps(listed), type_=String)).table_valued("value")
+    return cast(ColumnElement[bool], column.in_(select(each.c.value)))
 
 
 def stored_rows(
@@ -85,18 +104,17 @@ def ids_for(
     external_ids: Iterable[str],
 ) -> dict[str, int]:
     table = table_of(model)
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), CHUNK):
-        rows = session.execute(
-            select(table.c.external_id, table.c.id).where(
-                table.c.workspace_id == workspace_id,
-                table.c.source == source,
-                table.c.external_id.in_(wanted[start : start + CHUNK]),
-            )
+    wanted = set(external_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(table.c.external_id, table.c.id).where(
+            table.c.workspace_id == workspace_id,
+            table.c.source == source,
+            within(session, table.c.external_id, wanted),
         )
-        found.update({external_id: id_ for external_id, id_ in rows})
-    return found
+    )
+    return {external_id: id_ for external_id, id_ in rows}
 
 
 def write_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -269,10 +287,32 @@ def members_linked_to(
         (MemberLink.contact_id, list(contact_ids)),
         (MemberLink.lead_id, list(lead_ids)),
     ):
-        for start in range(0, len(ids), CHUNK):
+        if ids:
+            found.update(
+                session.scalars(select(MemberLink.member_id).where(within(session, column, ids)))
+            )
+    return found
+
+
+def members_matching_emails_of(
+    session: Session, *, workspace_id: int, contact_ids: Iterable[int], lead_ids: Iterable[int]
+) -> set[int]:
+    """Members with an email of these contacts (primary or additional) or leads, joined in the
+    database."""
+    found: set[int] = set()
+    identity = MemberIdentity
+    people: tuple[tuple[list[int], type[Base], Any, Any], ...] = (
+        (list(contact_ids), Contact, Contact.id, Contact.email_normalized),
+        (list(lead_ids), Lead, Lead.id, Lead.email_normalized),
+        (list(contact_ids), ContactEmail, ContactEmail.contact_id, ContactEmail.email_normalized),
+    )
+    for ids, model, column, email in people:
+        if ids:
             found.update(
                 session.scalars(
-                    select(MemberLink.member_id).where(column.in_(ids[start : start + CHUNK]))
+                    select(identity.member_id)
+                    .join(model, email == identity.value)
+                    .where(identity.workspace_id == workspace_id, within(session, column, ids))
                 )
             )
     return found
@@ -295,23 +335,22 @@ def resolve_ids(
     external_ids: Iterable[str],
 ) -> dict[str, int]:
     """external_id -> id of these records, or of the record a merged-away one merged into (so
-    that a stale reference never undoes a merge): one query a chunk."""
+    that a stale reference never undoes a merge): one query."""
     table = table_of(model)
     survivor = table.alias("survivor")
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), CHUNK):
-        rows = session.execute(
-            select(table.c.external_id, func.coalesce(survivor.c.id, table.c.id))
-            .outerjoin(survivor, _survivor_of(table, survivor))
-            .where(
-                table.c.workspace_id == workspace_id,
-                table.c.source == source,
-                table.c.external_id.in_(wanted[start : start + CHUNK]),
-            )
+    wanted = set(external_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(table.c.external_id, func.coalesce(survivor.c.id, table.c.id))
+        .outerjoin(survivor, _survivor_of(table, survivor))
+        .where(
+            table.c.workspace_id == workspace_id,
+            table.c.source == source,
+            within(session, table.c.external_id, wanted),
         )
-        found.update({external_id: id_ for external_id, id_ in rows})
-    return found
+    )
+    return {external_id: id_ for external_id, id_ in rows}
 
 
 def analyze(session: Session, model: type[Base]) -> None:
@@ -462,14 +501,15 @@ def set_opportunity_accounts(session: Session, *, workspace_id: int, source: str
 def contact_emails(session: Session, contact_ids: Sequence[int]) -> dict[int, set[str]]:
     """The additional (normalized) emails stored for each of these contacts."""
     found: dict[int, set[str]] = {}
-    for start in range(0, len(contact_ids), CHUNK):
-        rows = session.execute(
-            select(ContactEmail.contact_id, ContactEmail.email_normalized).where(
-                ContactEmail.contact_id.in_(contact_ids[start : start + CHUNK])
-            )
+    if not contact_ids:
+        return found
+    rows = session.execute(
+        select(ContactEmail.contact_id, ContactEmail.email_normalized).where(
+            within(session, ContactEmail.contact_id, contact_ids)
         )
-        for contact_id, email in rows:
-            found.setdefault(contact_id, set()).add(email)
+    )
+    for contact_id, email in rows:
+        found.setdefault(contact_id, set()).add(email)
     return found
 
 
@@ -746,16 +786,23 @@ def stored_additional_emails(
 ) -> dict[str, set[str]]:
     """external id -> the additional emails stored, for those of these contacts with any."""
     found: dict[str, set[str]] = {}
-    for start in range(0, len(external_ids), CHUNK):
-        rows = session.execute(
-            select(Contact.external_id, ContactEmail.email_normalized)
-            .join(ContactEmail, ContactEmail.contact_id == Contact.id)
-            .where(
-                Contact.workspace_id == workspace_id,
-                Contact.source == source,
-                Contact.external_id.in_(external_ids[start : start + CHUNK]),
-            )
+    if not external_ids:
+        return found
+    rows = session.execute(
+        select(Contact.external_id, ContactEmail.email_normalized)
+        .join(ContactEmail, ContactEmail.contact_id == Contact.id)
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.source == source,
+            within(session, Contact.external_id, external_ids),
         )
-        for external_id, email in rows:
-            found.setdefault(external_id, set()).add(email)
+    )
+    for external_id, email in rows:
+        found.setdefault(external_id, set()).add(email)
     return found
+
+
+def has_erasures(session: Session, workspace_id: int) -> bool:
+    """Whether anything of this workspace was ever erased (then written records are checked)."""
+    found = select(Suppression.id).where(Suppression.workspace_id == workspace_id).limit(1)
+    return session.scalar(found) is not None

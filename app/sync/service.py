@@ -29,8 +29,6 @@ from app.models import (
     Category,
     Contact,
     CrmConnection,
-    Lead,
-    MemberIdentity,
     SyncRun,
     Touchpoint,
     Workspace,
@@ -422,9 +420,7 @@ def _apply_page(
         return
     spec = SPECS[kind]
     refs = {name: _references(session, context, records, name) for name in spec.references}
-    erased = privacy.erased_emails(
-        session, context.workspace_id, (getattr(r, "email", None) for r in records)
-    )
+    erased = _erased(session, context, records)
     rows = []
     for record in records:
         content = spec.to_row(record, refs)
@@ -447,6 +443,15 @@ def _apply_page(
         context.changed_people["contact"].update(_apply_contact_emails(session, context, records))
     if kind.value in context.changed_people:
         context.changed_people[kind.value].update(merged.written)
+
+
+def _erased(session: Session, context: SyncContext, records: list[Record]) -> set[str]:
+    """The records' emails that were erased (none to hash and look up in most workspaces)."""
+    if not repository.has_erasures(session, context.workspace_id):
+        return set()
+    return privacy.erased_emails(
+        session, context.workspace_id, (getattr(r, "email", None) for r in records)
+    )
 
 
 _NOT_COMPARED = {"workspace_id", "source", "external_id", "synced_at", "deleted_at"}
@@ -696,32 +701,14 @@ def _resolve_changed_members(session: Session, context: SyncContext) -> None:
     if not contact_ids and not lead_ids:
         return
     members = repository.members_linked_to(session, contact_ids=contact_ids, lead_ids=lead_ids)
-    emails: set[str | None] = set()
-    for model, ids in ((Contact, contact_ids), (Lead, lead_ids)):
-        id_list = sorted(ids)
-        for start in range(0, len(id_list), repository.CHUNK):
-            emails.update(
-                session.scalars(
-                    select(model.email_normalized).where(
-                        model.id.in_(id_list[start : start + repository.CHUNK])
-                    )
-                )
-            )
-    emails.update(
-        email
-        for found in repository.contact_emails(session, sorted(contact_ids)).values()
-        for email in found
-    )
-    email_list = sorted(e for e in emails if e)
-    for start in range(0, len(email_list), repository.CHUNK):
-        members.update(
-            session.scalars(
-                select(MemberIdentity.member_id).where(
-                    MemberIdentity.workspace_id == context.workspace_id,
-                    MemberIdentity.value.in_(email_list[start : start + repository.CHUNK]),
-                )
-            )
+    members.update(
+        repository.members_matching_emails_of(
+            session,
+            workspace_id=context.workspace_id,
+            contact_ids=contact_ids,
+            lead_ids=lead_ids,
         )
+    )
     if members:
         workspace = session.get_one(Workspace, context.workspace_id)
         resolve_members(session, workspace=workspace, member_ids=sorted(members))
