@@ -27,7 +27,9 @@ fake's live counts.
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
+import io
 import json
 import os
 import random
@@ -404,19 +406,26 @@ HUBSPOT_PULL = {
 }
 
 
-def bare_pull(crm: Crm) -> tuple[float, int]:
+def bare_pull(crm: Crm) -> tuple[float, int, float | None]:
     """Seconds to read every record the sync reads with the bare SDK (simple-salesforce REST
-    queryAll; hubspot-api-client list pages and v4 batch association reads), and how many."""
+    queryAll; hubspot-api-client list pages and v4 batch association reads), how many, and for
+    Salesforce the seconds of the same read through Bulk API 2.0 queryAll jobs (simple-salesforce
+    ``bulk2``, CSV rows parsed), which the sync uses for large full reads."""
     started = time.perf_counter()
     if isinstance(crm, SalesforceCrm):
-        count = _salesforce_pull(crm.fake)
-    else:
-        assert isinstance(crm, HubSpotCrm)
-        count = _hubspot_pull(crm.fake)
-    return time.perf_counter() - started, count
+        sf = _salesforce_session(crm.fake)
+        count = _salesforce_pull(sf)
+        rest = time.perf_counter() - started
+        started = time.perf_counter()
+        bulk_count = _salesforce_bulk_pull(sf)
+        assert bulk_count == count, f"Bulk API read {bulk_count} records, REST {count}"
+        return rest, count, time.perf_counter() - started
+    assert isinstance(crm, HubSpotCrm)
+    count = _hubspot_pull(crm.fake)
+    return time.perf_counter() - started, count, None
 
 
-def _salesforce_pull(fake: FakeSalesforce) -> int:
+def _salesforce_session(fake: FakeSalesforce) -> Any:
     import requests
     from simple_salesforce.api import Salesforce
 
@@ -432,13 +441,29 @@ def _salesforce_pull(fake: FakeSalesforce) -> int:
         },
         timeout=30,
     ).json()
-    sf = Salesforce(
+    return Salesforce(
         session_id=token["access_token"], instance_url=fake.instance_url, version="59.0"
     )
+
+
+def _salesforce_soql(name: str, fields: str) -> str:
+    return f"SELECT {fields}, SystemModstamp, IsDeleted FROM {name} ORDER BY SystemModstamp, Id"
+
+
+def _salesforce_pull(sf: Any) -> int:
     count = 0
     for name, fields in SALESFORCE_PULL.items():
-        soql = f"SELECT {fields}, SystemModstamp, IsDeleted FROM {name} ORDER BY SystemModstamp, Id"
+        soql = _salesforce_soql(name, fields)
         count += sum(1 for _ in sf.query_all_iter(soql, include_deleted=True))
+    return count
+
+
+def _salesforce_bulk_pull(sf: Any) -> int:
+    count = 0
+    for name, fields in SALESFORCE_PULL.items():
+        job = getattr(sf.bulk2, name)
+        for result in job.query_all(_salesforce_soql(name, fields), wait=0):
+            count += sum(1 for _ in csv.DictReader(io.StringIO(result)))
     return count
 
 
@@ -544,6 +569,7 @@ class Phase:
     finish: float
     check: str
     bare_pull: float = 0.0  # seconds to pull the same records with the bare SDK, no database
+    bare_bulk_pull: float | None = None  # the same over Bulk API 2.0 (Salesforce)
 
 
 def _run(
@@ -585,8 +611,10 @@ def run_case(
     phases: list[Phase] = []
     with seeded_crm(crm_name, sizes, args.seed) as (crm, seeding):
         _say(f"{crm_name}/{backend}: fake seeded in {seeding:.1f}s: {crm.live_counts()}")
-        pull_seconds, pulled = bare_pull(crm)
+        pull_seconds, pulled, bulk_seconds = bare_pull(crm)
         _say(f"{crm_name}/{backend}: bare SDK pull of {pulled} records in {pull_seconds:.1f}s")
+        if bulk_seconds is not None:
+            _say(f"{crm_name}/{backend}: the same over Bulk API 2.0 in {bulk_seconds:.1f}s")
         url = fresh_database(backend, f"bench_sync_{crm_name}", scratch, server_url)
         engine = build_engine(Settings(database_url=url))
         migrate.upgrade(engine)
@@ -646,6 +674,7 @@ def run_case(
             phases.append(
                 Phase(
                     bare_pull=pull_seconds,
+                    bare_bulk_pull=bulk_seconds,
                     crm=crm_name,
                     backend=backend,
                     phase=phase,
@@ -703,14 +732,21 @@ def table(phases: list[Phase]) -> str:
 
 
 def side_by_side(phases: list[Phase]) -> str:
-    """Bare SDK pull against the full sync with database writes, per CRM and database."""
-    header = f"{'crm':<10} {'backend':<10} {'bare pull s':>11} {'full sync s':>11} {'ratio':>6}"
+    """Bare SDK pull against the full sync with database writes, per CRM and database: the
+    ratio to the REST pull, and for Salesforce to the Bulk API 2.0 pull."""
+    header = (
+        f"{'crm':<10} {'backend':<10} {'bare REST s':>11} {'bare Bulk s':>11} "
+        f"{'full sync s':>11} {'ratio':>6} {'to Bulk':>7}"
+    )
     lines = [header, "-" * len(header)]
     for p in phases:
         if p.phase == "full":
             ratio = p.seconds / p.bare_pull if p.bare_pull else 0.0
+            bulk = f"{p.bare_bulk_pull:>11.2f}" if p.bare_bulk_pull else f"{'-':>11}"
+            to_bulk = f"{p.seconds / p.bare_bulk_pull:>6.1f}x" if p.bare_bulk_pull else f"{'-':>7}"
             lines.append(
-                f"{p.crm:<10} {p.backend:<10} {p.bare_pull:>11.2f} {p.seconds:>11.2f} {ratio:>5.1f}x"
+                f"{p.crm:<10} {p.backend:<10} {p.bare_pull:>11.2f} {bulk} {p.seconds:>11.2f} "
+                f"{ratio:>5.1f}x {to_bulk}"
             )
     return "\n".join(lines)
 

@@ -105,8 +105,16 @@ def _headers(sf: Salesforce, accept: str) -> dict[str, str]:
 
 
 def _rows(text: str) -> list[Row]:
-    """CSV rows shaped like REST rows: empty is null, ``Campaign.Name`` nests under ``Campaign``."""
-    return [_nest(row) for row in csv.DictReader(io.StringIO(text))]
+    """CSV rows shaped like REST rows: empty is null, ``Campaign.Name`` nests under ``Campaign``.
+    A row cut short keeps what it has (the record count check catches the cut)."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return []
+    rows = (row for row in reader if row)
+    if any("." in column for column in header):
+        return [_nest(dict(zip(header, row, strict=False))) for row in rows]
+    return [{c: v if v != "" else None for c, v in zip(header, row, strict=False)} for row in rows]
 
 
 def _nest(flat: dict[str, str]) -> Row:

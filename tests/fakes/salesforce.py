@@ -687,9 +687,8 @@ class FakeSalesforce:
             else 0
         )
         end = offset + int(params.get("maxRecords") or 50_000)
-        rendered = [self._render(query, row_id) for row_id in query.ids[offset:end]]
-        rows = [row for row in rendered if row is not None]
-        text = _csv(query.fields, rows)
+        rows = [self._csv_row(query, row_id) for row_id in query.ids[offset:end]]
+        text = _csv(query.fields, [row for row in rows if row is not None])
         locator = (
             base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(query.ids) else "null"
         )
@@ -764,6 +763,21 @@ class FakeSalesforce:
         return sorted(
             ids, key=lambda row_id: tuple(_sort_key(rows[row_id].get(c)) for c in columns)
         )
+
+    def _csv_row(self, query: _Query, row_id: str) -> list[str] | None:
+        """One Bulk API CSV row: the values of the query's fields, related ones followed."""
+        row = self._tables[query.object_name].rows.get(row_id)
+        if row is None:
+            return None
+        values = []
+        for name in query.fields:
+            relationship, dot, target = name.partition(".")
+            if dot:
+                related = self._tables[relationship].rows.get(row.get(f"{relationship}Id") or "")
+                values.append(_csv_value(related.get(target) if related else None))
+            else:
+                values.append(_csv_value(row.get(name)))
+        return values
 
     def _render(self, query: _Query, row_id: str) -> dict[str, Any] | None:
         row = self._tables[query.object_name].rows.get(row_id)
@@ -956,21 +970,13 @@ def _element(envelope: str, name: str) -> str | None:
     return unescape(match[1]) if match else None
 
 
-def _csv(fields: list[str], rows: list[dict[str, Any]]) -> str:
+def _csv(fields: list[str], rows: list[list[str]]) -> str:
     """Bulk API 2.0 CSV: every value quoted, null as empty, booleans lower-case, datetimes in Z."""
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(fields)
-    for row in rows:
-        writer.writerow([_csv_value(_path(row, name)) for name in fields])
+    writer.writerows(rows)
     return out.getvalue()
-
-
-def _path(row: dict[str, Any], name: str) -> Any:
-    value: Any = row
-    for part in name.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _csv_value(value: Any) -> str:
