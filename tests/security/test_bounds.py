@@ -7,7 +7,6 @@ huge input; records already stored far outside the calendar never break a run.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from app.cli import render_openapi
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
 from app.models import Opportunity, Touchpoint
+from app.reports import service as report_service
 from tests.conftest import Api
 from tests.golden import loader
 
@@ -39,13 +39,12 @@ def _locs(response: Any) -> list[list[Any]]:
 
 def test_a_markov_order_of_10_to_the_30_answers_422_at_once(api: Api) -> None:
     loader.load(api)
-    started = time.monotonic()
     response = api.post(
         "/v1/attribution-runs", json={"model": "markov", "parameters": {"order": 10**30}}
     )
     assert response.status_code == 422, response.text
     assert _locs(response) == [["body", "parameters", "order"]]
-    assert time.monotonic() - started < 2
+    assert api.get("/v1/attribution-runs").json() == []
 
 
 def test_a_queued_run_is_checked_before_it_is_queued(api: Api) -> None:
@@ -133,27 +132,30 @@ def test_touches_stored_at_the_ends_of_the_calendar_do_not_break_runs(
 def test_reports_over_0001_to_9999_answer_422_naming_the_dates(api: Api) -> None:
     loader.load(api)
     loader.run(api, "linear")
-    started = time.monotonic()
     response = api.get(
         "/v1/reports/timeseries",
         params={"from": "0001-01-01", "to": "9999-12-31", "interval": "week"},
     )
     assert response.status_code == 422
     assert sorted(_locs(response)) == [["query", "from"], ["query", "to"]]
-    assert time.monotonic() - started < 2
 
 
-def test_a_timeseries_is_bounded_before_any_work(api: Api) -> None:
+def test_a_timeseries_is_bounded_before_any_work(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     loader.load(api)
     loader.run(api, "linear")
-    started = time.monotonic()
-    response = api.get(
-        "/v1/reports/timeseries",
-        params={"from": "1900-01-01", "to": "2200-12-31", "interval": "week"},
-    )
+
+    def no_bucket_may_be_built(*args: object) -> None:
+        raise AssertionError("a bucket was built before the bound was checked")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(report_service, "clipped_buckets", no_bucket_may_be_built)
+        patched.setattr(report_service, "bucket_of", no_bucket_may_be_built)
+        response = api.get(
+            "/v1/reports/timeseries",
+            params={"from": "1900-01-01", "to": "2200-12-31", "interval": "week"},
+        )
     assert response.status_code == 422
     assert _locs(response) == [["query", "interval"]]
-    assert time.monotonic() - started < 2
     century = {"from": "1925-01-01", "to": "2024-12-31", "interval": "month"}
     assert len(api.get("/v1/reports/timeseries", params=century).json()["rows"]) == 1200
 
