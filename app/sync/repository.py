@@ -47,6 +47,7 @@ from app.models import (
     Suppression,
     SyncCursor,
     SyncJob,
+    SyncRun,
     Touchpoint,
 )
 from app.models.base import Base, UTCDateTime
@@ -623,9 +624,8 @@ def _fill(session: Session, stage: Table, rows: Iterable[Sequence[Any]]) -> int:
     """Empty the (temporary) stage, then copy the rows (tuples in its column order) into it:
     PostgreSQL COPY, SQLite executemany; the driver's own adaptation, no per-row SQLAlchemy."""
     connection = session.connection()
-    connection.execute(CreateTable(stage, if_not_exists=True))
-    connection.execute(delete(stage))
     postgres = _is_postgres(session)
+    _empty(session, stage)
     converters = [_converter(column, postgres) for column in stage.columns]
     values = [
         tuple(v if f is None else f(v) for f, v in zip(converters, row, strict=True))
@@ -648,6 +648,24 @@ def _fill(session: Session, stage: Table, rows: Iterable[Sequence[Any]]) -> int:
     return len(values)
 
 
+def _empty(session: Session, stage: Table) -> None:
+    """Create the stage on this connection unless it exists, and empty it. PostgreSQL gets
+    both in one round trip (several statements without parameters in one simple query)."""
+    dialect = session.get_bind().dialect
+    create = str(CreateTable(stage, if_not_exists=True).compile(dialect=dialect)).strip()
+    empty = f"DELETE FROM {stage.name}"
+    if _is_postgres(session):
+        _raw_cursor(session).execute(f"{create}; {empty}")
+        return
+    connection = session.connection()
+    connection.exec_driver_sql(create)
+    connection.exec_driver_sql(empty)
+
+
+def _raw_cursor(session: Session) -> Any:
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def merge_rows(
     session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *, compared: Sequence[str]
 ) -> Merged:
@@ -661,11 +679,25 @@ def merge_rows(
     stage = _stage_of(model, names)
     _fill(session, stage, ([row[n] for n in names] for row in rows))
     count_sql, write_sql = _merge_sql(session, model, names, tuple(compared))
-    connection = session.connection()
-    created, updated, deleted = connection.exec_driver_sql(count_sql).one()
-    written = tuple(connection.exec_driver_sql(write_sql).scalars())
+    created, updated, deleted, written = _count_then_write(session, count_sql, write_sql)
     unchanged = len(rows) - created - updated - deleted
     return Merged(created, updated, deleted, unchanged, written)
+
+
+def _count_then_write(
+    session: Session, count_sql: str, write_sql: str
+) -> tuple[int, int, int, tuple[int, ...]]:
+    """Run the count, then the write; on PostgreSQL in one round trip (two result sets)."""
+    if _is_postgres(session):
+        with _raw_cursor(session) as cursor:
+            cursor.execute(f"{count_sql}; {write_sql}")
+            created, updated, deleted = cursor.fetchone()
+            cursor.nextset()
+            written = tuple(row[0] for row in cursor.fetchall())
+        return created, updated, deleted, written
+    connection = session.connection()
+    created, updated, deleted = connection.exec_driver_sql(count_sql).one()
+    return created, updated, deleted, tuple(connection.exec_driver_sql(write_sql).scalars())
 
 
 _MERGE_SQL: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}
@@ -770,6 +802,14 @@ def has_live(session: Session, model: type[Base], *, workspace_id: int, source: 
     if "deleted_at" in table.c:
         conditions.append(table.c.deleted_at.is_(None))
     return session.scalar(select(table.c.id).where(*conditions).limit(1)) is not None
+
+
+def save_progress(
+    session: Session, run_id: int, *, counts: dict[str, Any], cursors: dict[str, Any]
+) -> None:
+    session.execute(
+        update(SyncRun).where(SyncRun.id == run_id).values(counts=counts, cursors=cursors)
+    )
 
 
 def cursors_of(session: Session, connection_id: int) -> dict[str, SyncCursor]:

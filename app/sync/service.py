@@ -391,14 +391,17 @@ def _advance_cursor(
 
 
 def _save_progress(session: Session, context: SyncContext) -> None:
-    run = session.get_one(SyncRun, context.run_id)
-    run.counts = {kind: counts.as_dict() for kind, counts in context.counts.items()}
     cursors = _stored_cursors(session, context)
-    run.cursors = {
-        kind.value: {"at": cursor.modified_at.isoformat(), "id": cursor.external_id}
-        for kind in STREAM_ORDER
-        if (cursor := cursors.get(kind.value)) is not None
-    }
+    repository.save_progress(
+        session,
+        context.run_id,
+        counts={kind: counts.as_dict() for kind, counts in context.counts.items()},
+        cursors={
+            kind.value: {"at": cursor.modified_at.isoformat(), "id": cursor.external_id}
+            for kind in STREAM_ORDER
+            if (cursor := cursors.get(kind.value)) is not None
+        },
+    )
 
 
 def _latest(records: Iterable[Record]) -> list[Record]:

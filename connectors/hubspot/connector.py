@@ -50,7 +50,7 @@ class HubSpotConnector:
         retry: RetryPolicy,
         *,
         default_currency: str = "USD",
-        page_size: int = 100,
+        page_size: int = MAX_PAGE_SIZE,
         guard: OutboundGuard = OutboundGuard(),
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:

@@ -305,6 +305,40 @@ def test_an_incremental_sync_sees_creates_updates_and_deletes(
     assert_database_equals_crm(harness, fake)
 
 
+def test_a_first_sync_reads_each_junction_once(harness: SyncHarness, fake: FakeSalesforce) -> None:
+    """Nothing was stored before, so the full read is the id comparison: no second read of
+    every id. Later runs compare every id (at least hourly)."""
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    id_reads = [r.soql for r in fake.requests_log if (r.soql or "").startswith("SELECT Id FROM")]
+    assert id_reads == []
+    harness.later(minutes=90)
+    harness.sync(connection)
+    id_reads = [r.soql for r in fake.requests_log if (r.soql or "").startswith("SELECT Id FROM")]
+    assert "SELECT Id FROM OpportunityContactRole" in id_reads
+
+
+def test_a_full_resync_of_an_unchanged_org_writes_nothing(
+    harness: SyncHarness, fake: FakeSalesforce
+) -> None:
+    seed(fake)
+    connection = connect(harness, fake)
+    harness.sync(connection)
+    synced = harness.rows(select(Contact.external_id, Contact.synced_at))
+    harness.later()
+    run = harness.sync(connection, full_resync=True)
+    assert run["counts"]["contact"] == {
+        "read": 3,
+        "created": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 3,
+        "skipped": 0,
+    }
+    assert harness.rows(select(Contact.external_id, Contact.synced_at)) == synced
+
+
 def test_an_undeleted_record_is_restored(harness: SyncHarness, fake: FakeSalesforce) -> None:
     ids = seed(fake)
     connection = connect(harness, fake)
