@@ -10,11 +10,14 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import httpx
@@ -458,7 +461,8 @@ def worker(
         typer.Option(help="Pause between empty polls (default: COMMATTR_WORKER_POLL_SECONDS)."),
     ] = None,
 ) -> None:
-    """Queue due sync jobs, then execute queued sync runs and attribution runs."""
+    """Queue due sync jobs, then execute queued sync runs and attribution runs. SIGTERM or Ctrl-C
+    stops it cleanly: it claims nothing more, hands back the job it holds and exits 0."""
     from app import worker as worker_loop
 
     settings = load_settings()
@@ -468,13 +472,22 @@ def worker(
         done = worker_loop.drain(factory, settings=settings, clock=system_clock)
         typer.echo(f"executed {len(done)} queued attribution run(s)")
         return
+    runner = worker_loop.Worker(factory, settings, system_clock)
+    _stop_on_signals(runner.stopping)
     typer.echo("worker started: sync jobs, queued syncs and attribution runs")
-    worker_loop.serve_forever(
-        factory,
-        settings=settings,
-        clock=system_clock,
-        poll_seconds=poll_seconds or settings.worker_poll_seconds,
-    )
+    worker_loop.serve_forever(runner, poll_seconds=poll_seconds or settings.worker_poll_seconds)
+
+
+def _stop_on_signals(stopping: threading.Event) -> None:
+    """The first SIGTERM or SIGINT asks the worker to stop; a second one ends it at once."""
+
+    def ask(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, ask)
+    signal.signal(signal.SIGINT, ask)
 
 
 @cli.command()

@@ -32,6 +32,7 @@ from app.imports.endpoints import router as imports_router
 from app.insights.endpoints import router as insights_router
 from app.members.endpoints import router as members_router
 from app.migrate import current_revision, head_revision
+from app.observability import jobs as job_metrics
 from app.observability.metrics import exposition
 from app.observability.middleware import RequestObservability
 from app.privacy.endpoints import router as privacy_router
@@ -59,7 +60,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         engine = build_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = build_sessionmaker(engine)
+        stop_job_metrics = job_metrics.install(app.state.sessionmaker, clock)
         yield
+        stop_job_metrics()
         engine.dispose()
 
     app = FastAPI(

@@ -249,6 +249,17 @@ def a_connection(world: World) -> int:
     return connection_id
 
 
+def a_queued_run(world: World) -> int:
+    run_id: int = world.ok("POST", "/v1/attribution-runs?wait=false", {"model": "linear"})["id"]
+    return run_id
+
+
+def a_queued_sync(world: World) -> int:
+    path = f"/v1/connections/{a_connection(world)}/sync-runs"
+    run_id: int = world.ok("POST", path, {})["id"]
+    return run_id
+
+
 def a_sync_job(world: World) -> int:
     connection_id = a_connection(world)
     path = f"/v1/connections/{connection_id}/sync-jobs"
@@ -468,6 +479,23 @@ CASES: dict[str, Case] = {
     "DELETE /v1/attribution-runs/{run_id}/freeze": Case(
         prepare=lambda w: Call(f"/v1/attribution-runs/{a_frozen_run(w)}/freeze"),
         stored=_frozen(None),
+    ),
+    "POST /v1/attribution-runs/{run_id}/cancel": Case(
+        prepare=lambda w: Call(f"/v1/attribution-runs/{a_queued_run(w)}/cancel"),
+        stored=lambda w, r: _expect(
+            w.count(
+                AttributionRun,
+                AttributionRun.id == r.json()["id"],
+                AttributionRun.status == "cancelled",
+            ),
+            1,
+        ),
+    ),
+    "POST /v1/sync-runs/{run_id}/cancel": Case(
+        prepare=lambda w: Call(f"/v1/sync-runs/{a_queued_sync(w)}/cancel"),
+        stored=lambda w, r: _expect(
+            w.count(SyncRun, SyncRun.id == r.json()["id"], SyncRun.status == "cancelled"), 1
+        ),
     ),
     "PUT /v1/workspace/default-runs": Case(
         prepare=lambda w: Call("/v1/workspace/default-runs", {"runs": [run_body("markov")]}),

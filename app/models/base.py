@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,3 +66,17 @@ def workspace_fk() -> Mapped[int]:
 
 def id_pk() -> Mapped[int]:
     return mapped_column(Id, primary_key=True, autoincrement=True)
+
+
+class Leased:
+    """Columns of work `commattr worker` claims (sync runs, attribution runs): which worker holds
+    it and until when (renewed while it works; a dead worker's job is taken over once the lease
+    runs out; a queued job is not claimed before it either, which spaces out retries), how many
+    times it was claimed, and where a running job is."""
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0, doc="claims so far")
+    leased_by: Mapped[str | None] = mapped_column(String(100), doc="the worker holding it")
+    lease_until: Mapped[datetime | None]
+    progress: Mapped[dict[str, Any] | None] = mapped_column(
+        doc="phase, done and total while it runs"
+    )

@@ -18,12 +18,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Id, id_pk, workspace_fk
+from app.models.base import Base, Id, Leased, id_pk, workspace_fk
 
 
-class AttributionRun(Base):
+class AttributionRun(Leased, Base):
     __tablename__ = "attribution_run"
-    __table_args__ = (Index(None, "workspace_id", "model", "status"),)
+    __table_args__ = (
+        Index(None, "workspace_id", "model", "status"),
+        Index(None, "status", "id"),
+    )
 
     id: Mapped[int] = id_pk()
     workspace_id: Mapped[int] = workspace_fk()
@@ -32,6 +35,7 @@ class AttributionRun(Base):
     status: Mapped[str] = mapped_column(String(16))
     as_of: Mapped[datetime]
     created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None] = mapped_column(doc="when its last attempt started")
     finished_at: Mapped[datetime | None]
     channel_summary: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(String(2000))

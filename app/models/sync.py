@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Id, id_pk, workspace_fk
+from app.models.base import Base, Id, Leased, id_pk, workspace_fk
 
 
 class CrmConnection(Base):
@@ -64,7 +64,7 @@ class SyncJob(Base):
     created_at: Mapped[datetime]
 
 
-class SyncRun(Base):
+class SyncRun(Leased, Base):
     __tablename__ = "sync_run"
     __table_args__ = (Index(None, "status", "id"),)
 

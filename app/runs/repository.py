@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import CTE, Select, exists, func, insert, literal, select, union, union_all
+from sqlalchemy import CTE, Select, delete, exists, func, insert, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -22,6 +22,7 @@ from app.models import (
     Opportunity,
     OpportunityContact,
     Program,
+    ReportRollup,
     RunOpportunity,
     Touchpoint,
 )
@@ -183,6 +184,12 @@ def write_credits(session: Session, rows: list[dict[str, Any]], batch: int) -> N
 def write_rollups(session: Session, rows: list[dict[str, Any]], batch: int) -> None:
     for start in range(0, len(rows), batch):
         session.execute(insert(CreditRollup), rows[start : start + batch])
+
+
+def delete_results(session: Session, run_id: int) -> None:
+    """Every row a run writes, before it is written again from scratch."""
+    for model in (Credit, CreditRollup, ReportRollup, RunOpportunity):
+        session.execute(delete(model).where(model.run_id == run_id))
 
 
 def get_run(session: Session, workspace_id: int, run_id: int) -> AttributionRun | None:

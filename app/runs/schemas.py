@@ -36,17 +36,30 @@ class RunCreate(BaseModel):
         return value
 
 
+class Progress(BaseModel):
+    phase: str = Field(
+        description="What a running job is doing: loading, computing or writing (an "
+        "attribution run), the object being read (a sync run)."
+    )
+    done: int = Field(description="Steps done: stages of a run, objects of a sync.")
+    total: int | None = Field(description="Steps in all.")
+
+
 class RunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True, protected_namespaces=())
 
     id: int = Field(description="Run id.")
     model: str = Field(description="Attribution model.")
     parameters: dict[str, Any] = Field(description="Every parameter the run used.")
-    status: Literal["queued", "running", "succeeded", "failed"] = Field(
-        description="Where the run is."
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = Field(
+        description="Where the run is; a failed attempt is queued again until "
+        "COMMATTR_JOB_MAX_ATTEMPTS attempts have failed."
     )
+    progress: Progress | None = Field(description="Where a running run is; null otherwise.")
+    attempts: int = Field(description="Times a worker took the run up.")
     as_of: datetime = Field(description="The moment the run looked at the data.")
     created_at: datetime = Field(description="When the run was asked for.")
+    started_at: datetime | None = Field(description="When its last attempt started.")
     finished_at: datetime | None = Field(description="When it ended.")
     channel_summary: dict[str, Any] | None = Field(
         description="journey_stats: the engine's counts (touches, duplicates_dropped, "

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from app import queue
 from app.config import Settings
 from app.currency import RateTable
+from app.db import transaction
 from app.exceptions import InvalidInput, NotFound
 from app.localtime import end_of_local_day, local_date
 from app.models import AttributionRun, Opportunity, Workspace
+from app.queue import JobControl
 from app.reports import rollups as report_rollups
 from app.runs import repository
 from app.runs.schemas import (
@@ -25,6 +29,7 @@ from app.runs.schemas import (
     RunOpportunityPage,
 )
 from attribution import (
+    AttributionResult,
     InputFrameError,
     JourneySettings,
     ModelParameterError,
@@ -53,6 +58,20 @@ def queue_run(
     return run
 
 
+@dataclass
+class _Inputs:
+    """What a run reads from the database before the engine runs."""
+
+    request: RunCreate
+    parameters: dict[str, Any]
+    lookback_days: int
+    scope: str
+    journey_settings: JourneySettings
+    snapshot: list[dict[str, Any]]
+    lead_times: dict[int, datetime]
+    touches: pl.DataFrame
+
+
 def execute_run(
     session: Session,
     *,
@@ -62,6 +81,64 @@ def execute_run(
     settings: Settings,
 ) -> AttributionRun:
     """Compute the model over both stages and store the credits with the opportunity snapshot."""
+    inputs = _load(session, workspace=workspace, run=run, now=now)
+    result = _compute(inputs, settings=settings)
+    _store(
+        session,
+        run=run,
+        workspace=workspace,
+        inputs=inputs,
+        result=result,
+        now=now,
+        settings=settings,
+    )
+    return run
+
+
+PHASES = ("loading", "computing", "writing")
+
+
+def execute_claimed(
+    factory: sessionmaker[Session],
+    *,
+    control: JobControl,
+    settings: Settings,
+) -> AttributionRun:
+    """The worker's run: read, compute and write in separate steps, its progress and lease
+    recorded between them, the results written in one transaction fenced by the worker's claim.
+    Reports read succeeded runs only, and a run is never seen succeeded without all its rows, so
+    a run killed at any point, and taken over, shows nothing half-written."""
+    run_id = control.claim.job_id
+    control.checkpoint(PHASES[0], 0, len(PHASES))
+    now = control.clock()
+    with transaction(factory) as session:
+        run = session.get_one(AttributionRun, run_id)
+        workspace = session.get_one(Workspace, run.workspace_id)
+        inputs = _load(session, workspace=workspace, run=run, now=now)
+    control.checkpoint(PHASES[1], 1, len(PHASES))
+    result = _compute(inputs, settings=settings)
+    control.checkpoint(PHASES[2], 2, len(PHASES))
+    with transaction(factory) as session:
+        control.record(session, None)  # the fence: taken first, held to the commit
+        run = session.get_one(AttributionRun, run_id)
+        workspace = session.get_one(Workspace, run.workspace_id)
+        repository.delete_results(session, run_id)
+        _store(
+            session,
+            run=run,
+            workspace=workspace,
+            inputs=inputs,
+            result=result,
+            now=now,
+            settings=settings,
+        )
+        run.finished_at = control.clock()
+        run.lease_until = None
+        run.progress = None
+    return run
+
+
+def _load(session: Session, *, workspace: Workspace, run: AttributionRun, now: datetime) -> _Inputs:
     request = RunCreate.model_validate(run.parameters)
     lookback_days = request.lookback_days or workspace.default_lookback_days
     scope = request.scope or workspace.default_scope
@@ -79,20 +156,36 @@ def execute_run(
         repository.exchange_rates(session, workspace.id), workspace.reporting_currency
     )
     opportunities = repository.live_opportunities(session, workspace.id)
-    snapshot = [_snapshot_row(o, zone, rates) for o in opportunities]
-    lead_times = repository.lead_creation_times(session, workspace_id=workspace.id, scope=scope)
-    touches = repository.reached_touches(session, workspace_id=workspace.id, scope=scope)
+    return _Inputs(
+        request=request,
+        parameters=parameters,
+        lookback_days=lookback_days,
+        scope=scope,
+        journey_settings=journey_settings,
+        snapshot=[_snapshot_row(o, zone, rates) for o in opportunities],
+        lead_times=repository.lead_creation_times(session, workspace_id=workspace.id, scope=scope),
+        touches=repository.reached_touches(session, workspace_id=workspace.id, scope=scope),
+    )
+
+
+@dataclass
+class _Computed:
+    result: AttributionResult
+    stats: Mapping[str, int]
+
+
+def _compute(inputs: _Inputs, *, settings: Settings) -> _Computed:
     try:
         prepared = prepare(
-            _engine_touches(touches),
-            _engine_opportunities(snapshot, lead_times),
-            journey_settings,
+            _engine_touches(inputs.touches),
+            _engine_opportunities(inputs.snapshot, inputs.lead_times),
+            inputs.journey_settings,
         )
         result = attribute(
             prepared,
             ModelSpec(
-                name=request.model,
-                params=parameters,
+                name=inputs.request.model,
+                params=inputs.parameters,
                 max_markov_states=settings.markov_max_states,
             ),
         )
@@ -104,21 +197,36 @@ def execute_run(
         raise InvalidInput.at(
             ("data", "opportunities", error.field or "input"), error.message
         ) from error
+    return _Computed(result=result, stats=prepared.stats)
+
+
+def _store(
+    session: Session,
+    *,
+    run: AttributionRun,
+    workspace: Workspace,
+    inputs: _Inputs,
+    result: _Computed,
+    now: datetime,
+    settings: Settings,
+) -> None:
     run.parameters = {
-        **result.parameters,
-        "lookback_days": lookback_days,
-        "scope": scope,
-        "exclude_staff": request.exclude_staff,
+        **result.result.parameters,
+        "lookback_days": inputs.lookback_days,
+        "scope": inputs.scope,
+        "exclude_staff": inputs.request.exclude_staff,
         "duplicate_window_minutes": workspace.duplicate_window_minutes,
     }
     run.as_of = now
     run.status = "succeeded"
     run.finished_at = now
     run.channel_summary = _channel_summary(
-        result.channels, prepared.stats, _unconverted(snapshot, result.unconverted_opportunities)
+        result.result.channels,
+        result.stats,
+        _unconverted(inputs.snapshot, result.result.unconverted_opportunities),
     )
-    credits = _credits_with_touch_attributes(result.credits, touches)
-    flags = {row["opportunity_id"]: row for row in result.flags.iter_rows(named=True)}
+    credits = _credits_with_touch_attributes(result.result.credits, inputs.touches)
+    flags = {row["opportunity_id"]: row for row in result.result.flags.iter_rows(named=True)}
     attributed = _community_credit_by_opportunity(credits)
     repository.write_snapshot(
         session,
@@ -126,7 +234,7 @@ def execute_run(
             _with_results(
                 row, run, flags.get(row["opportunity_id"]), attributed.get(row["opportunity_id"])
             )
-            for row in snapshot
+            for row in inputs.snapshot
         ],
         settings.credit_insert_batch,
     )
@@ -134,7 +242,6 @@ def execute_run(
     repository.write_rollups(session, _rollup_rows(credits, run), settings.credit_insert_batch)
     session.flush()
     report_rollups.write(session, run=run)
-    return run
 
 
 def _snapshot_row(opportunity: Opportunity, zone: ZoneInfo, rates: RateTable) -> dict[str, Any]:
@@ -342,6 +449,12 @@ def get_run(session: Session, *, workspace_id: int, run_id: int) -> AttributionR
     return run
 
 
+def cancel_run(session: Session, *, run: AttributionRun, now: datetime) -> AttributionRun:
+    queue.cancel(session, AttributionRun, job_id=run.id, now=now)
+    session.refresh(run)
+    return run
+
+
 def credits(session: Session, *, run: AttributionRun, cursor: int, limit: int) -> CreditPage:
     rows = repository.credit_page(session, run_id=run.id, after=cursor, limit=limit)
     items = [
@@ -392,4 +505,5 @@ def run_attribution(
 ) -> AttributionRun:
     """Queue and execute a run in the caller's transaction."""
     run = queue_run(session, workspace=workspace, request=request, now=now)
+    run.started_at = now
     return execute_run(session, workspace=workspace, run=run, now=now, settings=settings)

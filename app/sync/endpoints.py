@@ -67,6 +67,20 @@ def list_sync_runs(
     ]
 
 
+@router.post(
+    "/sync-runs/{run_id}/cancel",
+    summary="Cancel a queued or running sync run",
+    responses={409: {"description": "The run has already finished."}},
+)
+def cancel_sync_run(
+    run_id: int, session: SessionDep, clock: ClockDep, principal: AdminKey
+) -> SyncRunOut:
+    """A queued run never starts; a running one stops before its next page is stored (the pages
+    stored so far, and their cursors, stay) and its connection is free at once."""
+    run = jobs.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
+    return SyncRunOut.model_validate(jobs.cancel_run(session, run=run, now=clock()))
+
+
 @router.get("/sync-runs/{run_id}", summary="Read a sync run: status, timings, counts, cursors")
 def read_sync_run(run_id: Id, session: SessionDep, principal: ReadKey) -> SyncRunOut:
     return SyncRunOut.model_validate(

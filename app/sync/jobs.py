@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import queue
 from app.connections.schemas import OBJECTS
 from app.exceptions import NotFound
 from app.models import CrmConnection, SyncJob, SyncRun
@@ -108,6 +109,12 @@ def get_run(session: Session, *, workspace_id: int, run_id: int) -> SyncRun:
     )
     if run is None:
         raise NotFound(f"sync run {run_id} not found")
+    return run
+
+
+def cancel_run(session: Session, *, run: SyncRun, now: datetime) -> SyncRun:
+    queue.cancel(session, SyncRun, job_id=run.id, now=now)
+    session.refresh(run)
     return run
 
 

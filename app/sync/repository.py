@@ -245,6 +245,25 @@ def delete_touchpoints(
         )
 
 
+def synced_since(
+    session: Session,
+    model: type[Contact] | type[Lead],
+    *,
+    workspace_id: int,
+    source: str,
+    since: datetime,
+) -> list[int]:
+    return list(
+        session.scalars(
+            select(model.id).where(
+                model.workspace_id == workspace_id,
+                model.source == source,
+                model.synced_at >= since,
+            )
+        )
+    )
+
+
 def acquire_lease(
     session: Session, *, connection_id: int, run_id: int, now: datetime, until: datetime
 ) -> bool:

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.bounds import Count, Flag, Text
 from app.connections.schemas import OBJECTS
+from app.runs.schemas import Progress
 from app.sync.schedule import check_cron, check_time_zone
 
 
@@ -104,8 +105,13 @@ class SyncRunOut(BaseModel):
     objects: list[str] = Field(description="What it syncs.")
     status: str = Field(
         description="queued, running, succeeded, partial (stopped at the API budget; resumable), "
-        "failed (resumable from its cursors) or skipped (another run held the connection)."
+        "failed (resumable from its cursors), skipped (another run held the connection) or "
+        "cancelled."
     )
+    progress: Progress | None = Field(
+        description="Where a running sync is: the object it reads, objects done and in all."
+    )
+    attempts: int = Field(description="Times a worker took the run up.")
     full_resync: bool = Field(description="Whether it read everything.")
     reconcile: bool = Field(description="Whether it compared junction ids in full.")
     counts: dict[str, Any] = Field(

@@ -29,11 +29,13 @@ from app.models import (
     Category,
     Contact,
     CrmConnection,
+    Lead,
     SyncRun,
     Touchpoint,
     Workspace,
 )
 from app.privacy import service as privacy
+from app.queue import JobControl, JobStopped, progress
 from app.sync import repository
 from app.sync.counts import StreamCounts
 from app.sync.records import REFERENCE_MODELS, SPECS, stored_row
@@ -89,6 +91,8 @@ class SyncContext:
     full_resync: bool
     reconcile: bool
     clock: Clock
+    control: JobControl | None = None
+    progress: dict[str, Any] | None = None
     counts: dict[str, StreamCounts] = field(default_factory=dict)
     changed_people: dict[str, set[int]] = field(
         default_factory=lambda: {"contact": set(), "lead": set()}
@@ -113,9 +117,12 @@ def execute_sync(
     now: datetime,
     lease: timedelta,
     clock: Clock | None = None,
+    control: JobControl | None = None,
 ) -> str:
     """Run a claimed sync run to its end and answer its final status; ``clock`` stamps its end
-    (without one, the end is ``now``)."""
+    (without one, the end is ``now``). With the worker's ``control``, each page commits only while
+    the run is still this worker's, and a run taken over from a dead worker resumes from its
+    cursors with its counts so far; JobStopped leaves the run to the worker."""
     with transaction(factory) as session:
         run = session.get_one(SyncRun, run_id)
         connection = session.get_one(CrmConnection, run.connection_id)
@@ -129,8 +136,9 @@ def execute_sync(
             }
             run.finished_at = now
             return run.status
-        run.started_at = now
-        if run.full_resync:
+        resumed = run.started_at
+        run.started_at = run.started_at or now
+        if run.full_resync and resumed is None:
             repository.clear_cursors(session, connection.id)
         context = SyncContext(
             factory=factory,
@@ -145,13 +153,22 @@ def execute_sync(
             full_resync=run.full_resync,
             reconcile=run.full_resync or run.reconcile,
             clock=clock or (lambda: now),
+            control=control,
+            counts={kind: StreamCounts(**counts) for kind, counts in run.counts.items()},
         )
+        if resumed is not None:
+            _seed_resumed_people(session, context, resumed)
         kinds = [k for k in STREAM_ORDER if not run.objects or k.value in run.objects]
     status, error = "succeeded", None
     try:
         context.until = _read_until(context)
-        for kind in kinds:
+        for done, kind in enumerate(kinds):
+            context.progress = progress(kind.value, done, len(kinds))
             _sync_stream(context, kind)
+    except JobStopped:
+        with transaction(factory) as session:
+            _resolve_changed_members(session, context)
+        raise
     except BudgetExhaustedError as failure:
         status, error = "partial", {"type": "api_budget", "detail": failure.detail}
     except ConnectorError as failure:
@@ -185,7 +202,10 @@ def write_back_rotated_tokens(
 
 def _finish(context: SyncContext, status: str, error: dict[str, Any] | None) -> None:
     with transaction(context.factory) as session:
+        if context.control is not None:
+            context.control.record(session, None)
         run = session.get_one(SyncRun, context.run_id)
+        run.lease_until, run.progress = None, None
         run.status = status
         run.error = error
         run.counts = {kind: counts.as_dict() for kind, counts in context.counts.items()}
@@ -235,6 +255,8 @@ def _sync_stream(context: SyncContext, kind: RecordKind) -> None:
     _check_budget(context)
     fresh = kind in JUNCTIONS and _nothing_stored(context, kind)
     for number, page in enumerate(stream.pages(since, until=_until(context)), start=1):
+        if context.control is not None:
+            context.control.stop_if_asked()
         if number % BUDGET_CHECK_EVERY == 0:
             _check_budget(context)
         with transaction(context.factory) as session:
@@ -391,6 +413,8 @@ def _advance_cursor(
 
 
 def _save_progress(session: Session, context: SyncContext) -> None:
+    if context.control is not None:
+        context.control.record(session, context.progress)
     cursors = _stored_cursors(session, context)
     repository.save_progress(
         session,
@@ -695,6 +719,21 @@ def _move_merged_links(session: Session, context: SyncContext, kind: RecordKind)
             repository.move_links(
                 session, kind=MERGEABLE[kind], loser_id=loser_id, survivor_id=survivors[survivor]
             )
+
+
+def _seed_resumed_people(session: Session, context: SyncContext, since: datetime) -> None:
+    """Contacts and leads an earlier attempt of this run wrote before its worker died: their
+    members are resolved at the end as if this attempt had written them."""
+    for kind, model in (("contact", Contact), ("lead", Lead)):
+        context.changed_people[kind].update(
+            repository.synced_since(
+                session,
+                model,
+                workspace_id=context.workspace_id,
+                source=context.source,
+                since=since,
+            )
+        )
 
 
 def _resolve_changed_members(session: Session, context: SyncContext) -> None:

@@ -164,6 +164,20 @@ class _Fault:
 
 
 @dataclass
+class Hold:
+    """A request held by the fake until ``release()``: ``reached`` is set when it arrives, so a
+    test can act on its client (kill it, stop it, cancel its run) at a known point."""
+
+    path: str
+    skip: int
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Stored:
     id: int
     properties: dict[str, str | None]
@@ -268,6 +282,7 @@ class FakeHubSpot:
         self._submissions: dict[str, list[tuple[str, int, str, str | None]]] = {}
         # (event id, contact id) -> (participation id, state, occurred ms, created ms)
         self._participations: dict[tuple[int, int], tuple[int, str, int, int]] = {}
+        self._holds: list[Hold] = []
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -498,6 +513,25 @@ class FakeHubSpot:
         """The next ``times`` matching requests get a 200 whose JSON body is cut in half."""
         self._add_fault(_Fault(200, times, path, truncate=True))
 
+    def hold(self, path: str, *, after: int = 0) -> Hold:
+        """Hold the request whose path contains ``path`` that comes after ``after`` such requests
+        (answered at once) until the returned hold is released."""
+        held = Hold(path, after)
+        with self._lock:
+            self._holds.append(held)
+        return held
+
+    def _take_hold(self, path: str) -> Hold | None:
+        with self._lock:
+            for held in self._holds:
+                if held.path in path:
+                    if held.skip:
+                        held.skip -= 1
+                        return None
+                    self._holds.remove(held)
+                    return held
+        return None
+
     def _add_fault(self, fault: _Fault) -> None:
         with self._lock:
             self._faults.append(fault)
@@ -598,6 +632,10 @@ class FakeHubSpot:
         with self._lock:
             self.requests_log.append(LoggedRequest(method, parts.path, query, body))
             served = len(self.requests_log)
+        held = self._take_hold(parts.path)
+        if held is not None:
+            held.reached.set()
+            held.released.wait(timeout=120)
         extra = {
             "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(self.daily_limit - served, 0)),

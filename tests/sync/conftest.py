@@ -45,6 +45,14 @@ class SyncHarness:
         run: dict[str, Any] = self.api.get(f"/v1/sync-runs/{queued.json()['id']}").json()
         return run
 
+    def resume_dead_run(self, connection_id: int) -> dict[str, Any]:
+        """Run the worker once more: it takes over the connection's run left by a dead worker
+        (whose lease ran out) and finishes it; answer that run."""
+        self.work()
+        runs = self.api.get("/v1/sync-runs", params={"connection_id": connection_id}).json()
+        assert len(runs) == 1, runs
+        return dict(runs[0])
+
     def later(self, minutes: int = 10) -> None:
         self.clock.now += timedelta(minutes=minutes)
 

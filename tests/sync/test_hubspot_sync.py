@@ -349,10 +349,10 @@ def test_a_process_killed_between_pages_resumes_without_loss_or_duplicates(
     connection = connect(harness, fake)
     stored = harness.sync_killed_after(connection, 1, monkeypatch)
     assert 0 < len(stored) < 250  # the first page was committed before the kill
-    harness.later(minutes=120)  # the dead run's lease has run out
-    resumed = harness.sync(connection)
-    assert resumed["status"] == "succeeded"
-    assert resumed["counts"]["account"]["created"] == 250 - len(stored)
+    harness.later(minutes=120)  # the dead worker's lease has run out
+    resumed = harness.resume_dead_run(connection)
+    assert (resumed["status"], resumed["attempts"]) == ("succeeded", 2)
+    assert resumed["counts"]["account"]["created"] == 250  # before the kill and after
     assert_database_equals_crm(harness, fake)
 
 

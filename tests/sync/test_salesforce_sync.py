@@ -484,10 +484,10 @@ def test_a_process_killed_between_pages_resumes_without_loss_or_duplicates(
     connection = connect(harness, fake)
     stored = harness.sync_killed_after(connection, 2, monkeypatch)
     assert len(stored) == 4  # two pages committed before the kill
-    harness.later(minutes=120)  # the dead run's lease has run out
-    resumed = harness.sync(connection)
-    assert resumed["status"] == "succeeded"
-    assert resumed["counts"]["account"]["created"] == 5
+    harness.later(minutes=120)  # the dead worker's lease has run out
+    resumed = harness.resume_dead_run(connection)
+    assert (resumed["status"], resumed["attempts"]) == ("succeeded", 2)
+    assert resumed["counts"]["account"]["created"] == 9  # 4 before the kill, 5 after
     assert_database_equals_crm(harness, fake)
 
 
