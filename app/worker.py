@@ -38,6 +38,7 @@ from app.sync import repository as sync_repository
 from app.sync.factory import build_connector, field_mapping
 from app.sync.jobs import queue_due_jobs
 from app.sync.service import execute_sync, write_back_rotated_tokens
+from connectors.errors import FatalError
 from connectors.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,14 @@ class Worker:
 
     def _failed(self, claim: Claim, error: Exception, started: float) -> None:
         """Record the failure on the job: tried again after a pause, or failed for good after
-        ``job_max_attempts`` attempts or when the job itself is invalid (a 4xx AppError)."""
+        ``job_max_attempts`` attempts, or at once when retrying cannot help: the job itself is
+        invalid (a 4xx AppError) or the CRM refused it for good (a FatalError: credentials that
+        cannot work, a missing scope)."""
         now = self.clock()
-        final = isinstance(error, AppError) or claim.attempt >= self.settings.job_max_attempts
+        final = (
+            isinstance(error, AppError | FatalError)
+            or claim.attempt >= self.settings.job_max_attempts
+        )
         retry_at = None if final else now + self._pause(claim.attempt)
         fields = {
             **_fields(claim),

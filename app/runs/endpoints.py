@@ -104,7 +104,7 @@ def list_run_opportunities(
     summary="Cancel a queued or running run",
     responses={409: {"description": "The run has already finished."}},
 )
-def cancel_run(run_id: int, session: SessionDep, clock: ClockDep, principal: WriteKey) -> RunOut:
+def cancel_run(run_id: Id, session: SessionDep, clock: ClockDep, principal: WriteKey) -> RunOut:
     """A queued run never starts; a running one stops at its next stage and stores nothing."""
     run = service.get_run(session, workspace_id=principal.workspace_id, run_id=run_id)
     return RunOut.model_validate(service.cancel_run(session, run=run, now=clock()))

@@ -73,7 +73,7 @@ def list_sync_runs(
     responses={409: {"description": "The run has already finished."}},
 )
 def cancel_sync_run(
-    run_id: int, session: SessionDep, clock: ClockDep, principal: AdminKey
+    run_id: Id, session: SessionDep, clock: ClockDep, principal: AdminKey
 ) -> SyncRunOut:
     """A queued run never starts; a running one stops before its next page is stored (the pages
     stored so far, and their cursors, stay) and its connection is free at once."""

@@ -82,7 +82,19 @@ def claimed_by(factory: sessionmaker[Session], model: Any, job_id: int, worker: 
     return Claim(model, job_id, workspace_id, attempts, worker)
 
 
-def test_a_connection_that_cannot_be_built_fails_its_sync_after_three_attempts_while_other_workspaces_work_on(
+def run_checked_by_an_older_version(
+    api: Api, factory: sessionmaker[Session], model: str, parameters: dict[str, Any]
+) -> int:
+    """A queued run whose parameters the API accepted before they were checked at creation:
+    they fail only once the worker executes the run."""
+    run_id = queue_run(api, model)
+    with factory.begin() as session:
+        run = session.get_one(AttributionRun, run_id)
+        run.parameters = {**run.parameters, "parameters": parameters}
+    return run_id
+
+
+def test_a_connection_that_cannot_work_fails_its_sync_at_once_while_other_workspaces_work_on(
     api: Api,
     settings: Settings,
     clock: SettableClock,
@@ -94,18 +106,11 @@ def test_a_connection_that_cannot_be_built_fails_its_sync_after_three_attempts_w
     other = other_workspace(api, settings)
     others_run = queue_run(other)
 
-    drain_once(worker)  # attempt 1 fails, the other workspace's run succeeds
+    drain_once(worker)
     assert other.get(f"/v1/attribution-runs/{others_run}").json()["status"] == "succeeded"
-    first = api.get(f"/v1/sync-runs/{sync}").json()
-    assert (first["status"], first["attempts"]) == ("queued", 1)
-    assert first["error"]["type"] == "ValueError"
-
-    for _ in range(2):
-        clock.now += timedelta(hours=1)  # past the pause before the next attempt
-        drain_once(worker)
     failed = api.get(f"/v1/sync-runs/{sync}").json()
-    assert (failed["status"], failed["attempts"]) == ("failed", 3)
-    assert failed["error"]["type"] == "ValueError"
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)  # retrying cannot help
+    assert failed["error"]["type"] == "FatalError"
     assert "client_id" in failed["error"]["detail"]
     assert failed["finished_at"] is not None
     clock.now += timedelta(hours=1)
@@ -114,10 +119,46 @@ def test_a_connection_that_cannot_be_built_fails_its_sync_after_three_attempts_w
     ]
 
 
-def test_a_run_whose_parameters_fail_at_execution_fails_at_once_with_the_field_named(
-    api: Api, settings: Settings, worker: Worker
+def test_a_job_failing_for_a_passing_reason_is_tried_three_times_then_failed(
+    api: Api,
+    settings: Settings,
+    clock: SettableClock,
+    worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    run_id = queue_run(api, "time_decay", parameters={"half_life_days": -1})
+    run_id = queue_run(api)
+    other = other_workspace(api, settings)
+    others_run = queue_run(other)
+    real_load = service._load
+
+    def load_or_fail(session: Session, *, workspace: Any, **kwargs: Any) -> Any:
+        if workspace.id == api.workspace_id:
+            raise ConnectionError("the database went away")
+        return real_load(session, workspace=workspace, **kwargs)
+
+    monkeypatch.setattr(service, "_load", load_or_fail)
+    drain_once(worker)  # attempt 1 fails, the other workspace's run succeeds
+    assert other.get(f"/v1/attribution-runs/{others_run}").json()["status"] == "succeeded"
+    first = api.get(f"/v1/attribution-runs/{run_id}").json()
+    assert (first["status"], first["attempts"]) == ("queued", 1)
+    assert first["error"] == "ConnectionError: the database went away"
+    drain_once(worker)  # the pause before the next attempt has not passed
+    assert api.get(f"/v1/attribution-runs/{run_id}").json()["attempts"] == 1
+
+    for _ in range(2):
+        clock.now += timedelta(hours=1)
+        drain_once(worker)
+    failed = api.get(f"/v1/attribution-runs/{run_id}").json()
+    assert (failed["status"], failed["attempts"]) == ("failed", 3)
+    assert failed["finished_at"] is not None
+    clock.now += timedelta(hours=1)
+    assert run_id not in [c.job_id for c in drain_once(worker) if isinstance(c, Claim)]
+
+
+def test_a_run_whose_parameters_fail_at_execution_fails_at_once_with_the_field_named(
+    api: Api, settings: Settings, factory: sessionmaker[Session], worker: Worker
+) -> None:
+    run_id = run_checked_by_an_older_version(api, factory, "time_decay", {"half_life_days": -1})
     other = other_workspace(api, settings)
     others_run = queue_run(other)
     drain_once(worker)
@@ -215,10 +256,10 @@ def test_a_running_run_shows_its_progress_and_stops_at_its_next_stage_once_cance
     computing, cancelled = threading.Event(), threading.Event()
     real_compute = service._compute
 
-    def compute_slowly(inputs: Any) -> Any:
+    def compute_slowly(inputs: Any, **kwargs: Any) -> Any:
         computing.set()
         assert cancelled.wait(60)
-        return real_compute(inputs)
+        return real_compute(inputs, **kwargs)
 
     monkeypatch.setattr(service, "_compute", compute_slowly)
     working = threading.Thread(target=drain_once, args=(worker,))
@@ -253,17 +294,16 @@ def test_the_worker_logs_each_job_with_its_fields(
         if r.name == "app.worker" and getattr(r, "job_id", None) in (sync, run_id)
     ]
     assert ("job started", "sync_run", sync) in events
-    assert ("job failed, will retry", "sync_run", sync) in events
+    assert ("job failed", "sync_run", sync) in events
     assert ("job started", "attribution_run", run_id) in events
     assert ("job finished", "attribution_run", run_id) in events
-    retry = next(r for r in caplog.records if r.message == "job failed, will retry")
-    assert (retry.workspace_id, retry.attempt, retry.error_class) == (  # type: ignore[attr-defined]
+    failed = next(r for r in caplog.records if r.message == "job failed")
+    assert (failed.workspace_id, failed.attempt, failed.error_class) == (  # type: ignore[attr-defined]
         api.workspace_id,
         1,
-        "ValueError",
+        "FatalError",
     )
     finished = next(r for r in caplog.records if r.message == "job finished")
     assert finished.outcome == "succeeded"  # type: ignore[attr-defined]
     assert isinstance(finished.duration_s, float)  # type: ignore[attr-defined]
     assert finished.counts["model"] == "linear"  # type: ignore[attr-defined]
-    assert api.post(f"/v1/sync-runs/{sync}/cancel").status_code == 200  # no retry left behind

@@ -31,7 +31,7 @@ from tests.worker.support import (
     wait_for,
     worker_process,
 )
-from tests.worker.test_jobs import half_oauth_connection, queue_run
+from tests.worker.test_jobs import half_oauth_connection, queue_run, run_checked_by_an_older_version
 
 PERIOD = {"from": "2024-10-01", "to": "2025-09-30"}
 WRITING = "app.runs.repository:write_rollups"  # snapshot and credits written, not committed
@@ -91,18 +91,21 @@ def test_a_poisoned_job_leaves_the_worker_process_running_for_every_other_worksp
 ) -> None:
     connection = half_oauth_connection(factory, settings, api)
     sync = api.post(f"/v1/connections/{connection}/sync-runs", json={}).json()["id"]
-    bad_run = queue_run(api, "time_decay", parameters={"half_life_days": -1})
+    bad_run = run_checked_by_an_older_version(api, factory, "time_decay", {"half_life_days": -1})
     workspace_id, key = new_workspace(settings, "Healthy Co")
     healthy = Api(client=api.client, workspace_id=workspace_id, key=key)
     healthy_run = queue_run(healthy)
     with worker_process(settings, tmp_path) as worker:
-        wait_for(lambda: status_of(factory, SyncRun, sync) == "failed", what="3 attempts")
+        wait_for(lambda: status_of(factory, SyncRun, sync) == "failed")
         wait_for(lambda: status_of(factory, AttributionRun, bad_run) == "failed")
         wait_for(lambda: status_of(factory, AttributionRun, healthy_run) == "succeeded")
         assert worker.alive(), worker.log()
         assert worker.stop() == 0, worker.log()
     failed = api.get(f"/v1/sync-runs/{sync}").json()
-    assert (failed["attempts"], failed["error"]["type"]) == (3, "ValueError")
+    assert (failed["attempts"], failed["error"]["type"]) == (1, "FatalError")
+    assert "client_id" in failed["error"]["detail"]
+    bad = api.get(f"/v1/attribution-runs/{bad_run}").json()
+    assert bad["error"].startswith("InvalidInput: body.parameters.half_life_days")
 
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
