@@ -1,10 +1,11 @@
-"""The work queue `commattr worker` drains: sync runs and attribution runs, claimed under a lease.
+"""The work queue `commattr worker` drains: sync runs, imports and attribution runs, claimed under a
+lease.
 
 A claim is a conditional UPDATE (one winner across processes, and machines on one PostgreSQL) that
 marks the job running, names the worker, sets the lease and counts the attempt. The worker renews
 the lease while it works; once a lease runs out (the worker was killed, ran out of memory, lost its
-machine) another worker takes the job over and does it again: an attribution run from scratch, a
-sync from its cursors. Every later write of the job is fenced by its claim: it only happens while
+machine) another worker takes the job over and does it again: an attribution run or an import from
+scratch, a sync from its cursors. Every later write of the job is fenced by its claim: it only happens while
 the job is still running under that claim, so a cancelled job, or one taken over from a stalled
 worker, is never finished twice.
 """
@@ -14,17 +15,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.db import transaction
 from app.exceptions import Conflict
-from app.models import AttributionRun, CrmConnection, ImportJob, SyncRun
+from app.models import AttributionRun, CrmConnection, ImportChunk, ImportJob, SyncRun
 
-JobModel = type[AttributionRun] | type[SyncRun]
+JobModel = type[AttributionRun] | type[SyncRun] | type[ImportJob]
+NOUNS = {AttributionRun: "attribution run", SyncRun: "sync run", ImportJob: "import"}
 ACTIVE = ("queued", "running")
 ERROR_LENGTH = 2000
 
@@ -55,10 +57,15 @@ class Claim:
 
     def mine(self) -> ColumnElement[bool]:
         """The fence: the job is still running under this claim."""
+        return and_(self.held(), self.model.status == "running")
+
+    def held(self) -> ColumnElement[bool]:
+        """The fence of a transaction that already wrote the job's outcome (its status): the
+        job is still under this claim. A cancel or a failure by another worker clears
+        ``leased_by``, a takeover changes it."""
         model = self.model
         return and_(
             model.id == self.job_id,
-            model.status == "running",
             model.leased_by == self.worker,
             model.attempts == self.attempt,
         )
@@ -105,10 +112,12 @@ def claim_next(
                         "(killed, or out of memory)",
                     ),
                     finished_at=now,
+                    leased_by=None,
                     lease_until=None,
                     progress=None,
                 )
             )
+            discard(session, model, job_id)
             continue
         claimed = session.execute(
             update(model)
@@ -119,7 +128,7 @@ def claim_next(
                 lease_until=now + lease,
                 attempts=attempts + 1,
                 progress=None,
-                **({"started_at": now} if model is AttributionRun else {}),
+                **({} if model is SyncRun else {"started_at": now}),
             )
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
@@ -202,11 +211,15 @@ def fail(
     if retry_at is None:
         values["finished_at"] = now
     marked = session.execute(update(claim.model).where(claim.mine()).values(**values))
-    return status if marked.rowcount else None  # type: ignore[attr-defined]
+    if not marked.rowcount:  # type: ignore[attr-defined]
+        return None
+    if retry_at is None:
+        discard(session, claim.model, claim.job_id)
+    return status
 
 
 def _error_value(model: JobModel, kind: str, detail: str) -> Any:
-    """Attribution runs keep their error as text, sync runs as a {type, detail} document."""
+    """Sync runs keep their error as a {type, detail} document, the others as text."""
     detail = detail[:ERROR_LENGTH]
     if model is SyncRun:
         return {"type": kind, "detail": detail}
@@ -214,18 +227,21 @@ def _error_value(model: JobModel, kind: str, detail: str) -> Any:
 
 
 def cancel(session: Session, model: JobModel, *, job_id: int, now: datetime) -> None:
-    """Cancel a queued or running job; a running job's worker notices at its next stage or page
-    and writes nothing more. A finished job is a 409."""
+    """Cancel a queued or running job; a running job's worker notices at its next stage, page or
+    batch and writes nothing more. A finished job is a 409."""
     cancelled = session.execute(
         update(model)
         .where(model.id == job_id, model.status.in_(ACTIVE))
-        .values(status="cancelled", finished_at=now, lease_until=None, progress=None)
+        .values(
+            status="cancelled", finished_at=now, leased_by=None, lease_until=None, progress=None
+        )
         .execution_options(synchronize_session=False)
     )
     if not cancelled.rowcount:  # type: ignore[attr-defined]
         status = session.scalar(select(model.status).where(model.id == job_id))
-        noun = "attribution run" if model is AttributionRun else "sync run"
-        raise Conflict(f"{noun} {job_id} already {status}: only queued or running runs cancel")
+        noun = NOUNS[model]
+        raise Conflict(f"{noun} {job_id} already {status}: only queued or running {noun}s cancel")
+    discard(session, model, job_id)
     if model is SyncRun:
         session.execute(
             update(CrmConnection)
@@ -264,6 +280,20 @@ class JobControl:
         if not renew(session, self.claim, until=self.clock() + self.lease, **values):
             raise JobStopped(why_not_mine(session, self.claim))
 
+    def fence(self, session: Session) -> None:
+        """In a transaction that wrote the job's outcome, as its last statement: the job is still
+        this claim's (held to the commit), or JobStopped so that the transaction rolls back."""
+        if self.lost.is_set():
+            raise JobStopped("lost")
+        held = session.execute(
+            update(self.claim.model)
+            .where(self.claim.held())
+            .values(lease_until=None, progress=None)
+            .execution_options(synchronize_session=False)
+        )
+        if not held.rowcount:  # type: ignore[attr-defined]
+            raise JobStopped(why_not_mine(session, self.claim))
+
     def stop_if_asked(self) -> None:
         if self.stopping.is_set():
             raise JobStopped("released")
@@ -275,20 +305,7 @@ def progress(phase: str, done: int, total: int | None) -> dict[str, Any]:
     return {"phase": phase, "done": done, "total": total}
 
 
-Queued = TypeVar("Queued", AttributionRun, SyncRun, ImportJob)
-
-
-def claim_oldest(session: Session, model: type[Queued]) -> Queued | None:
-    """Imports' claim, without a lease: mark the oldest queued row as running. The update is
-    conditional on the status, so two workers never claim the same import."""
-    for run_id in session.scalars(
-        select(model.id).where(model.status == "queued").order_by(model.id).limit(5)
-    ):
-        claimed = session.execute(
-            update(model)
-            .where(model.id == run_id, model.status == "queued")
-            .values(status="running")
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return session.get(model, run_id)
-    return None
+def discard(session: Session, model: JobModel, job_id: int) -> None:
+    """What a job that will never run again keeps for nothing: an import's file."""
+    if model is ImportJob:
+        session.execute(delete(ImportChunk).where(ImportChunk.import_id == job_id))

@@ -1,4 +1,5 @@
-"""`commattr worker`: queues due sync jobs, then executes queued sync runs and attribution runs.
+"""`commattr worker`: queues due sync jobs, then executes queued sync runs, imports and attribution
+runs.
 
 Each job is claimed under a lease that a keeper thread renews while the job runs (app/queue.py).
 Whatever goes wrong inside one job (a connection that cannot be built, a model that raises, the
@@ -29,8 +30,8 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import transaction
 from app.exceptions import AppError
-from app.imports.jobs import import_next
-from app.models import AttributionRun, CrmConnection, SyncRun, Workspace
+from app.imports import jobs as import_jobs
+from app.models import AttributionRun, CrmConnection, ImportJob, SyncRun, Workspace
 from app.queue import Claim, JobControl, JobModel, JobStopped
 from app.runs import service
 from app.runs.defaults import prune_superseded, queue_defaults
@@ -255,9 +256,16 @@ def _sync_run(worker: Worker, control: JobControl) -> Outcome:
         return Outcome(status, dict(finished.counts))
 
 
+def _import_job(worker: Worker, control: JobControl) -> Outcome:
+    job = import_jobs.execute_claimed(worker.factory, control=control, settings=worker.settings)
+    counts = ("rows_read", "stored", "duplicates", "rejected", "suppressed", "members_created")
+    return Outcome(job.status, {"kind": job.kind, **{name: getattr(job, name) for name in counts}})
+
+
 EXECUTORS: dict[JobModel, Callable[[Worker, JobControl], Outcome]] = {
     AttributionRun: _attribution_run,
     SyncRun: _sync_run,
+    ImportJob: _import_job,
 }
 
 
@@ -280,27 +288,15 @@ def _queue_due(worker: Worker) -> None:
         )
 
 
-def drain_once(worker: Worker) -> list[Claim | int]:
+def drain_once(worker: Worker) -> list[Claim]:
     """Queue due sync jobs, then execute claimable sync runs, imports and attribution runs until
-    none is left (or the worker is stopping); answers the claims (and import ids) it worked on."""
+    none is left (or the worker is stopping); answers the claims it worked on."""
     _queue_due(worker)
-    done: list[Claim | int] = []
-    while (claim := worker.work_one(SyncRun)) is not None:
-        done.append(claim)
-    while not worker.stopping.is_set() and (imported := _import_next(worker)) is not None:
-        done.append(imported)
-    while (claim := worker.work_one(AttributionRun)) is not None:
-        done.append(claim)
+    done: list[Claim] = []
+    for model in (SyncRun, ImportJob, AttributionRun):
+        while (claim := worker.work_one(model)) is not None:
+            done.append(claim)
     return done
-
-
-def _import_next(worker: Worker) -> int | None:
-    """One queued import (imports record their own failures; anything else is logged here)."""
-    try:
-        return import_next(worker.factory, settings=worker.settings, clock=worker.clock)
-    except Exception:  # the loop goes on with the attribution runs
-        log.exception("import failed outside its job", extra={"job_kind": "import_job"})
-        return None
 
 
 def sync_next(
@@ -308,6 +304,12 @@ def sync_next(
 ) -> int | None:
     """Claim and execute one sync run; answer its id, or None when none is claimable."""
     claim = Worker(factory, settings, clock, retry).work_one(SyncRun)
+    return None if claim is None else claim.job_id
+
+
+def import_next(factory: sessionmaker[Session], *, settings: Settings, clock: Clock) -> int | None:
+    """Claim and execute one import; answer its id, or None when none is claimable."""
+    claim = Worker(factory, settings, clock).work_one(ImportJob)
     return None if claim is None else claim.job_id
 
 
@@ -327,9 +329,7 @@ def drain(
     """`commattr worker --once`: drain the queue; answers the ids of the attribution runs it
     worked on."""
     worker = Worker(factory, settings, clock, retry or RetryPolicy())
-    return [
-        c.job_id for c in drain_once(worker) if isinstance(c, Claim) and c.model is AttributionRun
-    ]
+    return [c.job_id for c in drain_once(worker) if c.model is AttributionRun]
 
 
 def serve_forever(worker: Worker, *, poll_seconds: float) -> None:

@@ -8,7 +8,7 @@ process (so that its peak memory is its own): a freshly migrated database (Postg
 ``scripts/test-postgres start`` unless ``--postgres-url``), a workspace with the activity types,
 then the file is queued as the API queues a large upload (``app.imports.service.queue_file``:
 the database keeps it in 1 MiB chunks) and executed as ``commattr worker`` does
-(``app.imports.jobs.import_next``). Printed per backend: the time to queue the file, the time
+(``app.worker.import_next``). Printed per backend: the time to queue the file, the time
 to import it, rows per second of the import, and the process's peak RSS before and after the
 import (the file is never held in memory: the second figure should not grow with ``--rows``), the
 CPU seconds the import took in this process and, when the PostgreSQL server runs on this machine,
@@ -42,9 +42,9 @@ from app.catalog.service import put_activity_type
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
 from app.imports import service
-from app.imports.jobs import import_next
 from app.imports.schemas import ColumnMapping
 from app.models import Category, Touchpoint
+from app.worker import import_next
 from app.workspaces.service import create_workspace
 
 ROOT = Path(__file__).resolve().parent.parent

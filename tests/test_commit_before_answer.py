@@ -34,6 +34,7 @@ from app.models import (
     CrmConnection,
     DefaultRun,
     ExchangeRate,
+    ImportJob,
     ImportSource,
     Member,
     MemberLink,
@@ -260,6 +261,14 @@ def a_queued_sync(world: World) -> int:
     return run_id
 
 
+def a_queued_import(world: World) -> int:
+    path = "/v1/members:import?source=bevy&format=csv&wait=false"
+    response = world.http.post(path, content=b"external_id,email\nm-1,ada@example.com\n")
+    assert response.status_code == 202, response.text
+    import_id: int = response.json()["id"]
+    return import_id
+
+
 def a_sync_job(world: World) -> int:
     connection_id = a_connection(world)
     path = f"/v1/connections/{connection_id}/sync-jobs"
@@ -424,6 +433,12 @@ CASES: dict[str, Case] = {
             content=b"external_id,email\nm-1,ada@example.com\n",
         ),
         stored=lambda w, r: _expect(w.count(Member), 1),
+    ),
+    "POST /v1/imports/{import_id}/cancel": Case(
+        prepare=lambda w: Call(f"/v1/imports/{a_queued_import(w)}/cancel"),
+        stored=lambda w, r: _expect(
+            w.count(ImportJob, ImportJob.id == r.json()["id"], ImportJob.status == "cancelled"), 1
+        ),
     ),
     "PUT /v1/import-sources/{kind}/{key}": Case(
         prepare=lambda w: Call("/v1/import-sources/touchpoints/zoom", {"mapping": {}}),

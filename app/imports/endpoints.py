@@ -9,7 +9,7 @@ from app.bounds import Cursor, Id, Text
 from app.deps import ClockDep, ReadKey, SessionDep, SettingsDep, WriteKey
 from app.idempotency.dependencies import IdempotencyClaim
 from app.idempotency.service import Idempotency, fingerprint
-from app.imports import repository, service
+from app.imports import jobs, repository, service
 from app.imports.schemas import (
     FileFormat,
     ImportKind,
@@ -223,6 +223,20 @@ async def import_members(
 def read_import(import_id: Id, session: SessionDep, principal: ReadKey) -> ImportOut:
     job = service.get_import(session, workspace_id=principal.workspace_id, import_id=import_id)
     return service.describe(session, job)
+
+
+@router.post(
+    "/imports/{import_id}/cancel",
+    summary="Cancel a queued or running import",
+    responses={409: {"description": "The import has already finished."}},
+)
+def cancel_import(
+    import_id: Id, session: SessionDep, clock: ClockDep, principal: WriteKey
+) -> ImportOut:
+    """A queued import never starts; a running one stops at its next batch and stores nothing.
+    Its file is dropped."""
+    job = service.get_import(session, workspace_id=principal.workspace_id, import_id=import_id)
+    return service.describe(session, jobs.cancel(session, job=job, now=clock()))
 
 
 @router.get("/imports/{import_id}/rejections", summary="Every rejected row of an import")

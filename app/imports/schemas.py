@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.bounds import Text
+from app.runs.schemas import Progress
 
 ImportKind = Literal["touchpoints", "members"]
 FileFormat = Literal["csv", "ndjson"]
@@ -106,7 +107,14 @@ class ImportOut(BaseModel):
 
     id: int = Field(description="The import's id, for GET /v1/imports/{id}.")
     kind: ImportKind = Field(description="touchpoints or members.")
-    status: str = Field(description="queued, running, succeeded or failed.")
+    status: str = Field(
+        description="queued, running, succeeded, failed or cancelled; a queued import a worker "
+        "failed to finish is tried again until COMMATTR_JOB_MAX_ATTEMPTS attempts."
+    )
+    progress: Progress | None = Field(
+        description="Where a running import is: rows read so far (the total is not known)."
+    )
+    attempts: int = Field(description="Times a worker took the import up (0: run inline).")
     source: str = Field(description="The source named by the request.")
     format: FileFormat = Field(description="csv or ndjson.")
     partial: bool = Field(description="Whether valid rows are stored beside rejected ones.")

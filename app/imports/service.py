@@ -49,6 +49,7 @@ from app.members import repository as members_repository
 from app.members.schemas import PLATFORM_PATTERN, MemberIn, PlatformIdentityIn
 from app.members.service import create_email_members, upsert_members
 from app.models import ImportJob, ImportSource, Workspace
+from app.runs.schemas import Progress
 
 CHUNK_BYTES = 1024 * 1024
 SHOWN_REJECTIONS = 1_000
@@ -448,6 +449,8 @@ def describe(session: Session, job: ImportJob) -> ImportOut:
         id=job.id,
         kind=job.kind,
         status=job.status,
+        progress=Progress.model_validate(job.progress) if job.progress else None,
+        attempts=job.attempts,
         source=job.source,
         format=job.format,
         partial=job.partial,

@@ -69,10 +69,10 @@ def id_pk() -> Mapped[int]:
 
 
 class Leased:
-    """Columns of work `commattr worker` claims (sync runs, attribution runs): which worker holds
-    it and until when (renewed while it works; a dead worker's job is taken over once the lease
-    runs out; a queued job is not claimed before it either, which spaces out retries), how many
-    times it was claimed, and where a running job is."""
+    """Columns of work `commattr worker` claims (sync runs, attribution runs, imports): which
+    worker holds it and until when (renewed while it works; a dead worker's job is taken over once
+    the lease runs out; a queued job is not claimed before it either, which spaces out retries),
+    how many times it was claimed, and where a running job is."""
 
     attempts: Mapped[int] = mapped_column(Integer, default=0, doc="claims so far")
     leased_by: Mapped[str | None] = mapped_column(String(100), doc="the worker holding it")

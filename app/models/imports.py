@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Id, id_pk, workspace_fk
+from app.models.base import Base, Id, Leased, id_pk, workspace_fk
 
 
 class ImportSource(Base):
@@ -27,8 +27,9 @@ class ImportSource(Base):
     updated_at: Mapped[datetime]
 
 
-class ImportJob(Base):
-    """One upload: its settings, its progress and its result document."""
+class ImportJob(Leased, Base):
+    """One upload: its settings, its progress and its result document; a queued one is claimed
+    by `commattr worker` under a lease, like sync runs and attribution runs."""
 
     __tablename__ = "import_job"
     __table_args__ = (Index(None, "status", "id"),)
@@ -36,7 +37,9 @@ class ImportJob(Base):
     id: Mapped[int] = id_pk()
     workspace_id: Mapped[int] = workspace_fk()
     kind: Mapped[str] = mapped_column(String(16), doc="touchpoints or members")
-    status: Mapped[str] = mapped_column(String(16), doc="queued, running, succeeded, failed")
+    status: Mapped[str] = mapped_column(
+        String(16), doc="queued, running, succeeded, failed, cancelled"
+    )
     source: Mapped[str] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(8))
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)

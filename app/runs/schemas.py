@@ -39,9 +39,11 @@ class RunCreate(BaseModel):
 class Progress(BaseModel):
     phase: str = Field(
         description="What a running job is doing: loading, computing or writing (an "
-        "attribution run), the object being read (a sync run)."
+        "attribution run), the object being read (a sync run), reading (an import)."
     )
-    done: int = Field(description="Steps done: stages of a run, objects of a sync.")
+    done: int = Field(
+        description="Steps done: stages of a run, objects of a sync, rows of an import."
+    )
     total: int | None = Field(description="Steps in all.")
 
 

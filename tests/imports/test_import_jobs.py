@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from app.imports.jobs import import_next
 from app.models import ImportChunk, ImportJob
+from app.worker import import_next
 from tests.conftest import DEFAULT_NOW, Api, SettableClock
 from tests.imports.helpers import factory, member_count, reading, stored_touches, upload
 

@@ -75,13 +75,18 @@ class WorkerProcess:
 
 @contextmanager
 def worker_process(
-    settings: Settings, folder: Path, *, pause_at: str | None = None
+    settings: Settings,
+    folder: Path,
+    *,
+    pause_at: str | None = None,
+    environment: dict[str, str] | None = None,
 ) -> Iterator[WorkerProcess]:
     """`commattr worker` on the settings' database (with ``pause_at`` = "module:function", one
-    that stops dead in that function and touches ``folder / "paused"``); killed at the end if the
-    test left it running."""
+    that stops dead in that function and touches ``folder / "paused"``; ``environment``, more
+    settings); killed at the end if the test left it running."""
     environment = {
         **os.environ,
+        **(environment or {}),
         "COMMATTR_DATABASE_URL": settings.database_url,
         "COMMATTR_WORKER_POLL_SECONDS": "0.1",
         "COMMATTR_ENCRYPTION_KEY_FILE": str(settings.key_file().resolve()),

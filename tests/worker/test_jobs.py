@@ -232,7 +232,7 @@ def test_a_queued_run_cancelled_never_runs_and_a_finished_one_is_a_conflict(
     again = api.post(f"/v1/attribution-runs/{run_id}/cancel")
     assert again.status_code == 409
     assert again.json()["detail"] == (
-        f"attribution run {run_id} already cancelled: only queued or running runs cancel"
+        f"attribution run {run_id} already cancelled: only queued or running attribution runs cancel"
     )
     finished = api.post("/v1/attribution-runs", json={"model": "linear"}).json()["id"]
     assert api.post(f"/v1/attribution-runs/{finished}/cancel").status_code == 409
