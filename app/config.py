@@ -100,15 +100,15 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(
         default=120,
         ge=2,
-        description="How long a worker holds a sync run or attribution run (and a sync's "
+        description="How long a worker holds a sync run, import or attribution run (and a sync's "
         "connection) without renewing it; it renews every quarter of it while it works, and "
         "another worker takes the job over once a dead worker's lease has run out.",
     )
     job_max_attempts: int = Field(
         default=3,
         ge=1,
-        description="Attempts of a sync run or attribution run (failures or dead workers in a "
-        "row) before it is marked failed.",
+        description="Attempts of a sync run, import or attribution run (failures or dead workers in "
+        "a row) before it is marked failed.",
     )
     run_retention_days: int = Field(
         default=30,

@@ -25,13 +25,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
-from app.models import AttributionRun, SyncRun
+from app.models import AttributionRun, ImportJob, SyncRun
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(days=1)
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, float("inf"))
-JOB_MODELS = (SyncRun, AttributionRun)
+JOB_MODELS = (SyncRun, ImportJob, AttributionRun)
 ACTIONS = ("read", "created", "updated", "deleted", "unchanged", "skipped")
 
 
@@ -88,7 +88,7 @@ def _families() -> _Families:
     return _Families(
         jobs=GaugeMetricFamily(
             "commattr_jobs",
-            "Sync runs and attribution runs stored, by kind and status.",
+            "Sync runs, imports and attribution runs stored, by kind and status.",
             labels=["kind", "status"],
         ),
         durations=GaugeHistogramMetricFamily(
@@ -148,7 +148,7 @@ def _measure(session: Session, now: datetime) -> _Families:
 def _add_durations(
     family: GaugeHistogramMetricFamily,
     session: Session,
-    model: type[SyncRun] | type[AttributionRun],
+    model: type[SyncRun] | type[ImportJob] | type[AttributionRun],
     now: datetime,
 ) -> None:
     observed: dict[str, list[float]] = defaultdict(list)

@@ -69,6 +69,7 @@ def test_metrics_show_jobs_queue_sync_records_and_last_successful_syncs(
     assert after["commattr_queue_depth", run_kind] >= 1
     assert after["commattr_queue_oldest_age_seconds", run_kind] >= 180
     assert ("commattr_queue_depth", sync_kind) in after
+    assert ("commattr_queue_depth", (("kind", "import_job"),)) in after
     assert (
         after[
             "commattr_sync_last_success_timestamp_seconds",
