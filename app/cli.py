@@ -414,6 +414,7 @@ def serve(
             f'"{url}/v1/reports/summary?from={today - timedelta(days=364)}&to={today}"',
             err=True,
         )
+    _exit_0_once_served()
     options = {
         "host": host,
         "port": port,
@@ -474,8 +475,18 @@ def worker(
         return
     runner = worker_loop.Worker(factory, settings, system_clock)
     _stop_on_signals(runner.stopping)
-    typer.echo("worker started: sync jobs, queued syncs and attribution runs")
+    typer.echo("worker started: sync jobs, queued syncs, imports and attribution runs")
     worker_loop.serve_forever(runner, poll_seconds=poll_seconds or settings.worker_poll_seconds)
+
+
+def _exit_0_once_served() -> None:
+    """uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it
+    found: this one, so that the stop an orchestrator asks for ends with status 0, not 143."""
+
+    def done(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, done)
 
 
 def _stop_on_signals(stopping: threading.Event) -> None:

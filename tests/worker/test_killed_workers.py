@@ -3,12 +3,17 @@ the next worker finishes the job, and the end state equals an undisturbed run's,
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -24,6 +29,7 @@ from tests.conftest import DEFAULT_NOW, Api, SettableClock, new_workspace
 from tests.fakes.hubspot import FakeHubSpot
 from tests.golden import loader
 from tests.worker.support import (
+    COMMATTR,
     expire_lease,
     job,
     run_results,
@@ -274,3 +280,34 @@ def test_sigterm_on_an_idle_worker_exits_0(settings: Settings, tmp_path: Path) -
     with worker_process(settings, tmp_path) as worker:
         wait_for(lambda: "worker started" in worker.log(), what="the worker to start")
         assert worker.stop() == 0, worker.log()
+
+
+def test_sigterm_stops_the_server_with_status_0(settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ,
+        "COMMATTR_DATABASE_URL": settings.database_url,
+        "COMMATTR_DATA_DIR": str(tmp_path),
+        "COMMATTR_PORT": str(port),
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [str(COMMATTR), "serve"], env=environment, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), what="the server")
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
