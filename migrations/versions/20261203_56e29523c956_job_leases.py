@@ -5,7 +5,7 @@ SQLite. Runs left ``running`` by an older worker (which had no lease) get a leas
 the new worker takes them over.
 
 Revision ID: 56e29523c956
-Revises: 78e1b4cb6a69
+Revises: a7c3e9d41b52
 Create Date: 2026-12-03 09:18:38.372633
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 import app.models.base
 
 revision: str = "56e29523c956"
-down_revision: str | None = "78e1b4cb6a69"
+down_revision: str | None = "a7c3e9d41b52"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
