@@ -176,9 +176,10 @@ def test_a_stopping_worker_hands_the_import_back_at_its_next_batch(
     worker = Worker(factory, batched, clock)
     real_stage = service._stage_touches
 
-    def stage_then_sigterm(*args: Any) -> None:
-        real_stage(*args)
+    def stage_then_sigterm(*args: Any) -> Any:
+        staged = real_stage(*args)
         worker.stopping.set()  # what SIGTERM does to the worker
+        return staged
 
     monkeypatch.setattr(service, "_stage_touches", stage_then_sigterm)
     assert [c.job_id for c in drain_once(worker)] == [import_id]
@@ -227,10 +228,11 @@ def test_a_running_import_cancelled_stops_at_its_next_batch_and_stores_nothing(
     real_stage = service._stage_touches
     answers: list[Any] = []
 
-    def stage_then_cancel(*args: Any) -> None:
-        real_stage(*args)
+    def stage_then_cancel(*args: Any) -> Any:
+        staged = real_stage(*args)
         if not answers:
             answers.append(cancelled_at.post(f"/v1/imports/{import_id}/cancel"))
+        return staged
 
     monkeypatch.setattr(service, "_stage_touches", stage_then_cancel)
     drain_once(Worker(factory, batched, clock))
