@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,6 +28,7 @@ DEFAULT_FREE_MAIL_DOMAINS = (
 )
 
 
+RATE_LIMIT_OFF = "off"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -141,6 +143,16 @@ class Settings(BaseSettings):
         le=30 * 86_400,
         description="How long a rotated API key keeps working beside its replacement.",
     )
+    rate_limit_per_key: str = Field(
+        default="600/minute",
+        description="Requests one API key may make (`limits` notation: `600/minute`, "
+        "`20/second`), counted per server process; `off` for no limit.",
+    )
+    rate_limit_failed_auth: str = Field(
+        default="20/minute",
+        description="Failed authentications one client address may have before its requests "
+        "answer 429 (`limits` notation), counted per server process; `off` for no limit.",
+    )
     worker_poll_seconds: float = Field(
         default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
     )
@@ -172,6 +184,19 @@ class Settings(BaseSettings):
             if not name or not port.isdigit():
                 raise ValueError(f"{host!r} is not host:port")
         return value
+
+    @field_validator("rate_limit_per_key", "rate_limit_failed_auth")
+    @classmethod
+    def _one_rate_limit(cls, value: str) -> str:
+        if value.strip().lower() == RATE_LIMIT_OFF:
+            return RATE_LIMIT_OFF
+        try:
+            parsed = parse_many(value)
+        except ValueError:
+            parsed = []
+        if len(parsed) != 1 or parsed[0].amount < 1:
+            raise ValueError(f"must be {RATE_LIMIT_OFF} or one limit such as 600/minute")
+        return value.strip()
 
     def key_file(self) -> Path:
         """The generated encryption key's file: the setting, else in the data folder."""

@@ -14,6 +14,8 @@ from app.auth import service as auth_service
 from app.auth.service import Principal
 from app.clock import Clock
 from app.config import Settings
+from app.edge.rate_limit import STATE_KEY as RATE_LIMIT_STATE
+from app.edge.rate_limit import RateLimits
 from app.exceptions import Forbidden, Unauthorized
 
 
@@ -61,12 +63,18 @@ def _principal(
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    limits: RateLimits = request.app.state.rate_limits
+    address = request.client.host if request.client else "unknown"
+    limits.refuse_locked_out(address)
     if credentials is None:
+        limits.note_failure(address)
         raise Unauthorized("missing Authorization: Bearer <api key>")
     principal = auth_service.authenticate(session, secret=credentials.credentials, now=clock())
     if principal is None:
+        limits.note_failure(address)
         raise Unauthorized("unknown or revoked API key")
     request.state.workspace_id = principal.workspace_id  # for the request's log line
+    setattr(request.state, RATE_LIMIT_STATE, limits.spend(principal.api_key_id))
     auth_service.note_use(request.app.state.sessionmaker, principal, clock())
     return principal
 

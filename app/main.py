@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
 
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
-        return JSONResponse(error.body(), status_code=error.status_code)
+        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
 
     app.add_exception_handler(Replayed, replayed_response)
     app.add_exception_handler(RequestValidationError, bounds.validation_error)

@@ -325,6 +325,7 @@ def serving(url: str, port: int, workers: int) -> Iterator[tuple[str, int]]:
         "COMMATTR_DATABASE_URL": url,
         "COMMATTR_LOG_LEVEL": "warning",
         "COMMATTR_WEB_WORKERS": str(workers),
+        "COMMATTR_RATE_LIMIT_PER_KEY": "off",  # every client shares one key
     }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "commattr"), "serve", "--port", str(port)],

@@ -20,6 +20,10 @@ from app.db import build_engine, build_sessionmaker, transaction
 from app.main import create_app
 from app.workspaces.service import create_workspace
 
+# Rate limits are off in the suite (and in the servers it starts) unless a test turns them on.
+for _variable in ("COMMATTR_RATE_LIMIT_PER_KEY", "COMMATTR_RATE_LIMIT_FAILED_AUTH"):
+    os.environ.setdefault(_variable, "off")
+
 POSTGRES_URL_VARIABLE = "COMMATTR_TEST_POSTGRES_URL"
 DEFAULT_NOW = datetime(2025, 9, 30, 16, 0, tzinfo=UTC)
 

@@ -42,6 +42,8 @@ def _one_line(output: str) -> str:
         ("COMMATTR_CRM_TEST_HOSTS", '["no-port-here"]', "serve"),
         ("COMMATTR_CRM_TEST_HOSTS", "not json", "serve"),
         ("COMMATTR_RUN_RETENTION_DAYS", "a month", "worker"),
+        ("COMMATTR_RATE_LIMIT_PER_KEY", "fast", "serve"),
+        ("COMMATTR_RATE_LIMIT_FAILED_AUTH", "0/minute", "serve"),
     ],
 )
 def test_a_wrong_setting_stops_the_command_with_one_line_naming_it(
