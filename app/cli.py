@@ -404,7 +404,8 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     url = f"http://{host}:{port}"
-    typer.echo(f"community-attribution on {url}  (API docs: {url}/docs)", err=True)
+    docs = f"  (API docs: {url}/docs)" if settings.api_docs else ""
+    typer.echo(f"community-attribution on {url}{docs}", err=True)
     typer.echo(f"dashboard on {url}/dashboard  (sign in with an API key)", err=True)
     key_file = demo_key_file(settings)
     if key_file.exists():

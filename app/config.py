@@ -153,6 +153,10 @@ class Settings(BaseSettings):
         description="Failed authentications one client address may have before its requests "
         "answer 429 (`limits` notation), counted per server process; `off` for no limit.",
     )
+    api_docs: bool = Field(
+        default=True,
+        description="Serve /docs, /redoc and /openapi.json (from local files); false: none of them.",
+    )
     worker_poll_seconds: float = Field(
         default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
     )

@@ -23,6 +23,7 @@ from app.crm.endpoints import rates_router
 from app.crm.endpoints import router as crm_router
 from app.dashboard.endpoints import install as install_dashboard
 from app.db import build_engine, build_sessionmaker
+from app.edge import docs as edge_docs
 from app.edge import install as install_edge
 from app.exceptions import ERROR_RESPONSES, AppError
 from app.exports.endpoints import router as exports_router
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         stop_job_metrics()
         engine.dispose()
 
-    app = FastAPI(
+    app = edge_docs.application(
+        settings,
         title="community-attribution",
         version="0.1.0",
         description=DESCRIPTION,

@@ -44,6 +44,7 @@ def _one_line(output: str) -> str:
         ("COMMATTR_RUN_RETENTION_DAYS", "a month", "worker"),
         ("COMMATTR_RATE_LIMIT_PER_KEY", "fast", "serve"),
         ("COMMATTR_RATE_LIMIT_FAILED_AUTH", "0/minute", "serve"),
+        ("COMMATTR_API_DOCS", "perhaps", "serve"),
     ],
 )
 def test_a_wrong_setting_stops_the_command_with_one_line_naming_it(
