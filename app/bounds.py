@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
-from app.edge.validation import is_secret_location
+from app.edge.redaction import is_secret_location, redact_text
 
 MAX_ID = 2**63 - 1
 """The largest value of a BIGINT primary key: larger ids answer 422, never a driver overflow."""
@@ -219,10 +219,19 @@ def _no_secret_input(error: dict[str, Any]) -> dict[str, Any]:
     return error
 
 
+def _redacted_text(error: dict[str, Any]) -> dict[str, Any]:
+    """Secrets inside an echoed text (a raw body: ``client_secret=...`` sent as a form)."""
+    value = error.get("input")
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    return {**error, "input": redact_text(value)} if isinstance(value, str) else error
+
+
 async def validation_error(_request: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422 body, with inputs clipped (see ``clip_error_inputs``)."""
     assert isinstance(error, RequestValidationError)
     errors = clip_error_inputs([_no_secret_input(e) for e in error.errors()])
+    errors = [_redacted_text(e) for e in errors]
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 

@@ -38,9 +38,10 @@ from app.auth.service import mint_key
 from app.clock import system_clock
 from app.config import Settings
 from app.db import build_engine, build_sessionmaker, transaction
+from app.edge.redaction import redact_text
 from app.exceptions import AppError
 from app.main import create_app
-from app.observability.logging import configure_logging, logging_config, redact_text
+from app.observability.logging import configure_logging, logging_config
 from app.observability.metrics import MULTIPROCESS_VARIABLE
 from app.progress import progress
 from app.workspaces.service import create_workspace, get_workspace

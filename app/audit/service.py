@@ -11,19 +11,14 @@ from sqlalchemy.orm import Session
 
 from app.audit import repository
 from app.audit.schemas import AuditEventOut, AuditPage
-from app.edge.validation import SECRET_WORDS
+from app.edge.redaction import REDACTED, is_secret_name
 from app.exceptions import InvalidInput
 from app.models import AuditEvent
 
-REDACTED = "[redacted]"
 TEXT_LIMIT = 200  # characters kept of any one string of a change
 COMMAND_LINE = "cli"
 PERSONAL = "[personal data]"
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
-
-
-def _secret_name(name: str) -> bool:
-    return any(word in name.lower() for word in SECRET_WORDS)
 
 
 def redact_change(value: Any) -> Any:
@@ -32,7 +27,8 @@ def redact_change(value: Any) -> Any:
     have to remove), strings cut short."""
     if isinstance(value, dict):
         return {
-            str(k): REDACTED if _secret_name(str(k)) else redact_change(v) for k, v in value.items()
+            str(k): REDACTED if is_secret_name(str(k)) else redact_change(v)
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact_change(item) for item in value[:100]]
