@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -57,25 +58,37 @@ _bearer = HTTPBearer(
 )
 
 
+def authenticate_request(
+    request: Request, session: Session, secret: str | None, now: datetime
+) -> Principal | None:
+    """The principal of an API key sent with a request (a header, or the dashboard's cookie), or
+    None, counted as a failure of the client's address. Raises a 429 while the address is locked
+    out (before the key is looked at) or the key is over its rate limit."""
+    limits: RateLimits = request.app.state.rate_limits
+    address = request.client.host if request.client else "unknown"
+    limits.refuse_locked_out(address)
+    principal = auth_service.authenticate(session, secret=secret, now=now) if secret else None
+    if principal is None:
+        limits.note_failure(address)
+        return None
+    request.state.workspace_id = principal.workspace_id  # for the request's log line
+    setattr(request.state, RATE_LIMIT_STATE, limits.spend(principal.api_key_id))
+    auth_service.note_use(request.app.state.sessionmaker, principal, now)
+    return principal
+
+
 def _principal(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    limits: RateLimits = request.app.state.rate_limits
-    address = request.client.host if request.client else "unknown"
-    limits.refuse_locked_out(address)
-    if credentials is None:
-        limits.note_failure(address)
+    secret = None if credentials is None else credentials.credentials
+    principal = authenticate_request(request, session, secret, clock())
+    if principal is None and credentials is None:
         raise Unauthorized("missing Authorization: Bearer <api key>")
-    principal = auth_service.authenticate(session, secret=credentials.credentials, now=clock())
     if principal is None:
-        limits.note_failure(address)
         raise Unauthorized("unknown or revoked API key")
-    request.state.workspace_id = principal.workspace_id  # for the request's log line
-    setattr(request.state, RATE_LIMIT_STATE, limits.spend(principal.api_key_id))
-    auth_service.note_use(request.app.state.sessionmaker, principal, clock())
     return principal
 
 

@@ -17,7 +17,6 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from app.auth import service as auth_service
 from app.bounds import Id
 from app.dashboard import charts, service
 from app.dashboard.formatting import Formatter, negotiate_locale
@@ -33,7 +32,7 @@ from app.dashboard.session import (
     remember_sign_in_token,
     start_session,
 )
-from app.deps import ClockDep, SessionDep, SettingsDep
+from app.deps import ClockDep, SessionDep, SettingsDep, authenticate_request
 from app.exceptions import AppError
 from app.insights import endpoints as insights_endpoints
 from app.insights.bands import BandBy
@@ -164,7 +163,7 @@ def sign_in(
 ) -> Response:
     if not check_sign_in_token(request, csrf_token):
         return _sign_in_page(request, "The form had expired. Please sign in again.", 403)
-    principal = auth_service.authenticate(session, secret=api_key.strip(), now=clock())
+    principal = authenticate_request(request, session, api_key.strip(), clock())
     if principal is None:
         return _sign_in_page(request, "That API key is unknown, expired or revoked.", 401)
     response = RedirectResponse("/dashboard", status_code=303)

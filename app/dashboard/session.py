@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.auth.service import Principal
 from app.clock import Clock
+from app.deps import authenticate_request
 
 SESSION_COOKIE = "commattr_dashboard"
 SIGN_IN_COOKIE = "commattr_dashboard_sign_in"
@@ -60,15 +60,13 @@ def session_token(secret: str) -> str:
 
 
 def current_viewer(request: Request, session: Session, clock: Clock) -> Viewer:
-    """The signed-in reader, or SignInRequired. Uses the API's own key check."""
+    """The signed-in reader, or SignInRequired. Uses the API's own key check and rate limits."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise SignInRequired
-    principal = auth_service.authenticate(session, secret=secret, now=clock())
+    principal = authenticate_request(request, session, secret, clock())
     if principal is None:
         raise SignInRequired
-    request.state.workspace_id = principal.workspace_id  # for the request's log line
-    auth_service.note_use(request.app.state.sessionmaker, principal, clock())
     return Viewer(principal=principal, csrf_token=session_token(secret))
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,8 @@ def limited(database_url: str) -> Iterator[tuple[TestClient, Settings]]:
     settings = Settings(
         database_url=database_url, rate_limit_per_key="5/minute", rate_limit_failed_auth="3/minute"
     )
-    with TestClient(create_app(settings, clock=SettableClock(DEFAULT_NOW))) as client:
+    app = create_app(settings, clock=SettableClock(DEFAULT_NOW))
+    with TestClient(app, base_url="https://testserver") as client:  # Secure dashboard cookies
         yield client, settings
 
 
@@ -123,3 +125,24 @@ def test_every_route_behind_a_key_documents_the_429(client: TestClient) -> None:
 def test_a_wrong_limit_is_refused_naming_the_setting(value: str) -> None:
     with pytest.raises(ValueError, match="rate_limit_per_key"):
         Settings(rate_limit_per_key=value)
+
+
+def test_the_dashboards_sign_in_counts_failures_like_the_api(
+    limited: tuple[TestClient, Settings],
+) -> None:
+    """The sign-in form takes a key too: guessing there locks the address out as well."""
+    client, settings = limited
+    _workspace, key = new_workspace(settings)
+    answers = []
+    for guess in ("ca_live_0_a", "ca_live_0_b", "ca_live_0_c", key):
+        form = client.get("/dashboard/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        posted = client.post(
+            "/dashboard/sign-in",
+            data={"api_key": guess, "csrf_token": token.group(1)},
+            follow_redirects=False,
+        )
+        answers.append(posted.status_code)
+    assert answers == [401, 401, 401, 429]
+    assert client.get("/v1/workspace", headers=bearer(key)).status_code == 429
