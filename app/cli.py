@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app import bi
+from app import bi, rls
 from app import migrate as migrations
 from app.audit import service as audit
 from app.auth import repository as auth_repository
@@ -81,6 +81,12 @@ def load_settings() -> Settings:
         fail(f"setting COMMATTR_{name} is wrong: not a JSON value")
 
 
+def owner_settings() -> Settings:
+    """The settings with the URL of the tables' owner (COMMATTR_MIGRATION_DATABASE_URL, when it is
+    set): every command but `serve` works as the owner, which row-level security does not hold."""
+    return load_settings().as_owner()
+
+
 def open_engine(settings: Settings) -> Engine:
     try:
         return build_engine(settings)
@@ -111,7 +117,7 @@ def demo_key_file(settings: Settings) -> Path:
 @cli.command()
 def migrate() -> None:
     """Upgrade the database to the newest schema (creating it in an empty database)."""
-    settings = load_settings()
+    settings = owner_settings()
     engine = reachable_engine(settings)
     try:
         with progress() as report:
@@ -135,7 +141,7 @@ def create_workspace_command(
     name: Annotated[str, typer.Argument(help="The company's name.")],
 ) -> None:
     """Create a workspace and print its first API key (shown once; stored only as a digest)."""
-    settings = load_settings()
+    settings = owner_settings()
     with transaction(build_sessionmaker(reachable_engine(settings))) as session:
         created = create_workspace(
             session,
@@ -157,7 +163,7 @@ def create_key(
     ] = ["read"],  # noqa: B006 (typer reads the default)
 ) -> None:
     """Mint another API key, e.g. a read-only one for a BI tool; printed once."""
-    settings = load_settings()
+    settings = owner_settings()
     try:
         with transaction(build_sessionmaker(reachable_engine(settings))) as session:
             get_workspace(session, workspace_id)
@@ -205,7 +211,7 @@ def api_key_create(
     now = system_clock()
     expires_at = None if expires_in_days is None else now + timedelta(days=expires_in_days)
     try:
-        with transaction(build_sessionmaker(build_engine(Settings()))) as session:
+        with transaction(build_sessionmaker(build_engine(owner_settings()))) as session:
             get_workspace(session, workspace_id)
             key, secret = keys.create_key(
                 session,
@@ -229,7 +235,7 @@ def api_key_list(
 ) -> None:
     """Id, prefix, name, scopes, state and last use of every key (never a secret)."""
     now = system_clock()
-    with transaction(build_sessionmaker(build_engine(Settings()))) as session:
+    with transaction(build_sessionmaker(build_engine(owner_settings()))) as session:
         for key in auth_repository.list_all(session, workspace_id):
             state = "active" if keys.is_active(key, now) else "inactive"
             used = key.last_used_at.isoformat() if key.last_used_at else "never used"
@@ -245,7 +251,7 @@ def api_key_revoke(
 ) -> None:
     """Stop a key at once."""
     try:
-        with transaction(build_sessionmaker(build_engine(Settings()))) as session:
+        with transaction(build_sessionmaker(build_engine(owner_settings()))) as session:
             key = keys.get_key(session, workspace_id=workspace_id, key_id=key_id)
             keys.revoke(session, key=key, now=system_clock())
             _audited_cli(session, workspace_id, "api-key revoke", {"key_id": key_id})
@@ -261,7 +267,7 @@ def api_key_rotate(
     key_id: Annotated[int, typer.Argument(help="The key to replace.")],
 ) -> None:
     """A new key with the same name and scopes; the old one works for the grace period."""
-    settings = Settings()
+    settings = owner_settings()
     grace = timedelta(seconds=settings.key_rotation_grace_seconds)
     try:
         with transaction(build_sessionmaker(build_engine(settings))) as session:
@@ -288,7 +294,7 @@ def bi_role_create(
     workspace_id: Annotated[int, typer.Argument(help="The workspace whose rows the role reads.")],
 ) -> None:
     """Create the workspace's read-only role (or give it a new password); print the password once."""
-    engine = reachable_engine(load_settings())
+    engine = reachable_engine(owner_settings())
     password = bi.generate_password()
     try:
         role = bi.create_bi_role(engine, workspace_id, password)
@@ -311,7 +317,7 @@ def bi_role_drop(
 ) -> None:
     """Revoke and drop the workspace's read-only role."""
     try:
-        role = bi.drop_bi_role(reachable_engine(load_settings()), workspace_id)
+        role = bi.drop_bi_role(reachable_engine(owner_settings()), workspace_id)
     except AppError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from error
@@ -322,12 +328,26 @@ def bi_role_drop(
 def bi_role_list() -> None:
     """The read-only roles of this database, by workspace."""
     try:
-        roles = bi.list_bi_roles(reachable_engine(load_settings()))
+        roles = bi.list_bi_roles(reachable_engine(owner_settings()))
     except AppError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from error
     for role in roles:
         typer.echo(f"{role.workspace_id}\t{role.name}")
+
+
+@cli.command("grant-runtime-role")
+def grant_runtime_role(
+    role: Annotated[
+        str, typer.Argument(help="An existing PostgreSQL login role that owns nothing.")
+    ],
+) -> None:
+    """Let ROLE serve the API (COMMATTR_DATABASE_URL), held by row-level security per workspace."""
+    try:
+        rls.grant_runtime_role(reachable_engine(owner_settings()), role)
+    except (ValueError, DBAPIError) as error:
+        fail(f"cannot grant {role}: {reason(error)}")
+    typer.echo(f"role {role} may now serve the API: set COMMATTR_DATABASE_URL to connect as it")
 
 
 @cli.command()
@@ -341,7 +361,7 @@ def demo(
     its API key (once; it is also kept in `<data dir>/demo-api-key` for the README's examples)."""
     from app.demo import load_demo
 
-    settings = load_settings()
+    settings = owner_settings()
     engine = reachable_engine(settings)
     with progress() as report:
         loaded = load_demo(
@@ -468,7 +488,7 @@ def worker(
     stops it cleanly: it claims nothing more, hands back the job it holds and exits 0."""
     from app import worker as worker_loop
 
-    settings = load_settings()
+    settings = owner_settings()
     configure_logging(settings.log_level)
     factory = build_sessionmaker(reachable_engine(settings))
     if once:

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         default="sqlite:///./var/commattr.db",
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pass@host/db.",
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="URL of the role that owns the tables, for `commattr migrate`, the other "
+        "commands and the worker (which serves every workspace); default: database_url. On "
+        "PostgreSQL, database_url then names a role that owns nothing, which row-level security "
+        "holds to the workspace of each request's API key.",
+        repr=False,
+    )
     host: str = Field(default="127.0.0.1", description="Address `commattr serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `commattr serve` binds to.")
     log_level: str = Field(
@@ -161,9 +169,11 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Pause of `commattr worker` when there is nothing to do."
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _known_backend(cls, value: str) -> str:
+    def _known_backend(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.startswith(("postgresql://", "postgres://")):
             # the driver this package ships (psycopg 3), not SQLAlchemy's default psycopg2
             return "postgresql+psycopg://" + value.split("://", 1)[1]
@@ -201,6 +211,12 @@ class Settings(BaseSettings):
         if len(parsed) != 1 or parsed[0].amount < 1:
             raise ValueError(f"must be {RATE_LIMIT_OFF} or one limit such as 600/minute")
         return value.strip()
+
+    def as_owner(self) -> Settings:
+        """These settings with the tables' owner's URL: migrations, the commands and the worker."""
+        if self.migration_database_url is None:
+            return self
+        return self.model_copy(update={"database_url": self.migration_database_url})
 
     def key_file(self) -> Path:
         """The generated encryption key's file: the setting, else in the data folder."""

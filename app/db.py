@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import rls
 from app.config import Settings
 
 
@@ -36,7 +37,10 @@ def build_engine(settings: Settings) -> Engine:
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    """Sessions whose transactions, during a request, see only its workspace (app/rls.py)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    rls.scope_sessions(factory)
+    return factory
 
 
 @contextmanager

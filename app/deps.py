@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app import rls
 from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.service import Principal
@@ -67,10 +68,12 @@ def authenticate_request(
     limits: RateLimits = request.app.state.rate_limits
     address = request.client.host if request.client else "unknown"
     limits.refuse_locked_out(address)
+    rls.begin_lookup(session)
     principal = auth_service.authenticate(session, secret=secret, now=now) if secret else None
     if principal is None:
         limits.note_failure(address)
         return None
+    rls.enter_workspace(session, principal.workspace_id)
     request.state.workspace_id = principal.workspace_id  # for the request's log line
     setattr(request.state, RATE_LIMIT_STATE, limits.spend(principal.api_key_id))
     auth_service.note_use(request.app.state.sessionmaker, principal, now)

@@ -38,6 +38,7 @@ from app.observability.metrics import exposition
 from app.observability.middleware import RequestObservability
 from app.privacy.endpoints import router as privacy_router
 from app.reports.endpoints import router as reports_router
+from app.rls import RequestScope
 from app.runs.endpoints import defaults_router
 from app.runs.endpoints import router as runs_router
 from app.sync.endpoints import router as sync_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.state.settings = settings
     app.state.clock = clock
     install_edge(app, settings)
+    app.add_middleware(RequestScope)  # the workspace row-level security shows (PostgreSQL)
     app.add_middleware(RequestObservability)  # outermost: it sees every answer, 413s too
 
     @app.exception_handler(AppError)

@@ -45,6 +45,7 @@ def _one_line(output: str) -> str:
         ("COMMATTR_RATE_LIMIT_PER_KEY", "fast", "serve"),
         ("COMMATTR_RATE_LIMIT_FAILED_AUTH", "0/minute", "serve"),
         ("COMMATTR_API_DOCS", "perhaps", "serve"),
+        ("COMMATTR_MIGRATION_DATABASE_URL", "mysql://db.example.com/crm", "migrate"),
     ],
 )
 def test_a_wrong_setting_stops_the_command_with_one_line_naming_it(

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import crypto
+from app import crypto, rls
 from app.catalog import repository as catalog
 from app.config import Settings
 from app.exceptions import Conflict, InvalidInput, NotFound
@@ -171,9 +171,11 @@ def receive(
     now: datetime,
 ) -> WebhookAnswer:
     """Check, read and store one delivery."""
+    rls.begin_lookup(session)
     source = repository.source_by_key(session, key)
     if source is None:
         raise NotFound("no webhook at this address")
+    rls.enter_workspace(session, source.workspace_id)
     verify(
         source.kind, headers=headers, body=body, secrets=_secrets(settings, source, now), now=now
     )
