@@ -18,6 +18,7 @@ from app.db import build_engine
 from app.main import create_app
 from app.webhooks.signatures import sign
 from tests.conftest import DEFAULT_NOW, Api, SettableClock, new_workspace
+from tests.dashboard.conftest import sign_in
 from tests.golden import loader
 from tests.security.roles import runtime_role
 
@@ -234,3 +235,16 @@ def test_every_kind_of_request_works_as_the_runtime_role(served: tuple[Api, Api]
         golden.client.get("/v1/workspace", headers={"Authorization": "Bearer no"}).status_code
         == 401
     )
+
+
+def test_the_dashboard_works_as_the_runtime_role(roles: Roles, served: tuple[Api, Api]) -> None:
+    golden, _other = served
+    app = create_app(roles.settings, clock=SettableClock(DEFAULT_NOW))
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        sign_in(client, golden.key)
+        for page in ("/dashboard", "/dashboard/sources"):
+            answer = client.get(page, params={"period": "last_fiscal_year"})
+            assert answer.status_code == 200, answer.text
+        csv = client.get("/dashboard/csv/summary", params={"period": "last_fiscal_year"})
+        assert csv.status_code == 200
+        assert len(csv.text.splitlines()) > 1
