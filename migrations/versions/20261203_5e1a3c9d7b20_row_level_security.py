@@ -12,7 +12,7 @@ later migration that creates a workspace table adds the same policy
 A no-op on SQLite.
 
 Revision ID: 5e1a3c9d7b20
-Revises: 78e1b4cb6a69
+Revises: 806047eb10ad
 Create Date: 2026-12-03 15:00:00.000000
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "5e1a3c9d7b20"
-down_revision: str | None = "78e1b4cb6a69"
+down_revision: str | None = "806047eb10ad"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
