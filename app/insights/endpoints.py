@@ -57,17 +57,7 @@ def lift(
         session, workspace=workspace, run=chosen, filters=filters, band_by=band_by
     )
     head = header_columns(report)
-    rows = [
-        {
-            **head,
-            "band": segment.band,
-            "group": group,
-            **getattr(segment, group).model_dump(),
-            **segment.model_dump(include=set(DIFFERENCE_COLUMNS)),
-        }
-        for segment in (report.overall, *report.bands)
-        for group in ("influenced", "not_influenced")
-    ]
+    rows = _group_rows(head, report, ("influenced", "not_influenced"), set(DIFFERENCE_COLUMNS))
     return respond(request, output, report, rows, [*head, *LIFT_COLUMNS], "lift")
 
 
@@ -166,7 +156,15 @@ def retention(
     )
     head = header_columns(report)
     differences = {f for f in RETENTION_COLUMNS if f in RetentionSegment.model_fields}
-    rows = [
+    rows = _group_rows(head, report, ("engaged", "not_engaged"), differences)
+    return respond(request, output, report, rows, [*head, *RETENTION_COLUMNS], "retention")
+
+
+def _group_rows(
+    head: dict[str, Any], report: Any, groups: tuple[str, str], differences: set[str]
+) -> list[dict[str, Any]]:
+    """One CSV row per band and group: the group's figures beside the band's differences."""
+    return [
         {
             **head,
             "band": segment.band,
@@ -175,6 +173,5 @@ def retention(
             **segment.model_dump(include=differences),
         }
         for segment in (report.overall, *report.bands)
-        for group in ("engaged", "not_engaged")
+        for group in groups
     ]
-    return respond(request, output, report, rows, [*head, *RETENTION_COLUMNS], "retention")
